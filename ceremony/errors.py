@@ -1,0 +1,76 @@
+"""One error tree and the one place that maps errors to exit codes.
+
+Every failure a user can cause or meet is a CeremonyError with a stable kebab-case code, a
+one-line message naming the thing that is wrong, and a hint saying what to do. The CLI prints
+`error.line()` on stderr and exits with `exit_code_for(error)`; nothing else chooses exit codes.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; the README lists them."""
+
+    OK = 0
+    FAILED = 1  # the ceremony failed at a step
+    BAD_INPUT = 2  # usage, file, plan, KEK
+    TOKEN = 3  # token or HSM: not found, in use, login failed, mechanism missing
+    VERIFY = 4  # verification failed: tampering, mismatch
+    INTERRUPTED = 130
+
+
+class CeremonyError(Exception):
+    """Base of every error the tool reports to a person."""
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, code: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.hint = hint
+
+    def line(self) -> str:
+        """The single stderr line: what is wrong, then what to do."""
+        text = f"ceremony: error: {self.message}"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+
+
+class BadInputError(CeremonyError):
+    """A flag, file, plan field or KEK is wrong; nothing was touched."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class TokenError(CeremonyError):
+    """The token or HSM cannot do what was asked: not found, in use, login, mechanism."""
+
+    exit_code = ExitCode.TOKEN
+
+
+class VerificationError(CeremonyError):
+    """Something written does not match what it should be: tampering or a mismatch."""
+
+    exit_code = ExitCode.VERIFY
+
+
+class StepFailed(CeremonyError):
+    """A ceremony step failed for a reason that is neither input nor token."""
+
+    exit_code = ExitCode.FAILED
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    """Map any exception to the documented exit code."""
+    if isinstance(error, CeremonyError):
+        return error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    return ExitCode.FAILED

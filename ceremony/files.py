@@ -1,0 +1,55 @@
+"""Exclusive output files: temp file, fsync, rename; an existing path is refused.
+
+DESIGN.md invariant 3. Every file the tool writes goes through `write_exclusive`, so a crash
+leaves either nothing or the whole file, and nothing is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ceremony.errors import BadInputError
+
+
+def refuse_existing(path: Path) -> None:
+    """Raise when `path` exists, naming it and the fix."""
+    if path.exists() or path.is_symlink():
+        raise BadInputError(
+            "output-exists",
+            f"{path} already exists",
+            "Choose a new output directory; the tool never overwrites a file",
+        )
+
+
+def write_exclusive(path: Path, data: bytes, mode: int = 0o644) -> Path:
+    """Write `data` to a new file at `path` atomically; refuse when `path` exists."""
+    path = Path(path)
+    refuse_existing(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        # os.link fails when the target exists, so a file created meanwhile is never replaced.
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            refuse_existing(path)
+            raise
+    finally:
+        os.unlink(tmp)
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
