@@ -1,0 +1,5 @@
+"""`python -m ceremony` runs the CLI."""
+
+from ceremony.cli import run
+
+run()

@@ -1,0 +1,56 @@
+"""The headless command line: `ceremony ...`. Parses arguments, runs one command, owns exit codes.
+
+`main(argv) -> int` never raises for a user's mistake: a CeremonyError becomes one line on
+stderr and its documented exit code (errors.py); a traceback appears only with --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from ceremony import __version__
+from ceremony.commands import tokens
+from ceremony.errors import BadInputError, CeremonyError, ExitCode, exit_code_for
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage mistakes as BadInputError instead of exiting."""
+
+    def error(self, message: str):
+        raise BadInputError("usage", f"{self.prog}: {message}", f"See '{self.prog} --help'")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ceremony", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"cmk-ceremony {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    tokens.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    env = os.environ if env is None else env
+    debug = "--debug" in args_list
+    try:
+        args = build_parser().parse_args(args_list)
+        return int(args.handler(args, env) or ExitCode.OK)
+    except SystemExit as stop:  # --help and --version
+        return int(stop.code or 0)
+    except (CeremonyError, KeyboardInterrupt) as error:
+        if debug:
+            raise
+        if isinstance(error, CeremonyError):
+            print(error.line(), file=sys.stderr)
+        else:
+            print("ceremony: interrupted", file=sys.stderr)
+        return int(exit_code_for(error))
+
+
+def run() -> None:
+    sys.exit(main())

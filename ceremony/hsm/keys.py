@@ -1,0 +1,186 @@
+"""Generate keys from explicit templates, find them again by CKA_ID, and read their facts.
+
+Facts are public: the SubjectPublicKeyInfo of an RSA or EC key and the token-computed key check
+value of an AES key. Nothing here reads CKA_VALUE or private components (invariant 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pkcs11 import Attribute as A
+from pkcs11 import KeyType, Mechanism, ObjectClass
+from pkcs11.exceptions import AttributeTypeInvalid
+from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
+
+from ceremony.errors import BadInputError, StepFailed, TokenError
+from ceremony.hsm import templates
+from ceremony.hsm.templates import Policy
+from ceremony.hsm.thread import require_hsm_thread
+from ceremony.keyspec import KeySpec
+
+GENERATE_MECHANISM = {
+    "rsa": Mechanism.RSA_PKCS_KEY_PAIR_GEN,
+    "ec": Mechanism.EC_KEY_PAIR_GEN,
+    "aes": Mechanism.AES_KEY_GEN,
+}
+
+SNAPSHOT_ATTRIBUTES = (
+    ("CLASS", A.CLASS), ("KEY_TYPE", A.KEY_TYPE), ("TOKEN", A.TOKEN), ("PRIVATE", A.PRIVATE),
+    ("LOCAL", A.LOCAL), ("SENSITIVE", A.SENSITIVE), ("ALWAYS_SENSITIVE", A.ALWAYS_SENSITIVE),
+    ("EXTRACTABLE", A.EXTRACTABLE), ("NEVER_EXTRACTABLE", A.NEVER_EXTRACTABLE),
+    ("WRAP_WITH_TRUSTED", A.WRAP_WITH_TRUSTED), ("TRUSTED", A.TRUSTED),
+    ("MODIFIABLE", A.MODIFIABLE), ("ENCRYPT", A.ENCRYPT), ("DECRYPT", A.DECRYPT),
+    ("WRAP", A.WRAP), ("UNWRAP", A.UNWRAP), ("SIGN", A.SIGN), ("VERIFY", A.VERIFY),
+    ("DERIVE", A.DERIVE),
+)
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """A key on the token, named the way lookups must name it: class and CKA_ID, plus label."""
+
+    label: str
+    key_id: bytes
+    spec: KeySpec
+
+    @property
+    def object_class(self) -> ObjectClass:
+        return ObjectClass.SECRET_KEY if self.spec.kind == "aes" else ObjectClass.PRIVATE_KEY
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    """What can be said about a key without reading its secret."""
+
+    ref: KeyRef
+    fingerprint: str | None  # SHA-256 hex of the SPKI DER (RSA, EC)
+    kcv: str | None  # key check value hex (AES), None when the token does not provide one
+    public_der: bytes | None  # SubjectPublicKeyInfo DER (RSA, EC)
+    attributes: dict[str, object]
+
+    @property
+    def kcv_note(self) -> str | None:
+        if self.ref.spec.kind == "aes" and self.kcv is None:
+            return "token provides no CKA_CHECK_VALUE; key usage was not widened to compute one"
+        return None
+
+
+def find_objects(session, template: dict) -> list:
+    """All objects matching; consumed fully, or the next search fails with OperationActive."""
+    require_hsm_thread()
+    return list(session.get_objects(template))
+
+
+def refuse_existing_label(session, label: str, token_label: str) -> None:
+    if find_objects(session, {A.LABEL: label}):
+        raise BadInputError(
+            "key-label-exists",
+            f"token {token_label} already holds an object labelled {label!r}",
+            "Choose another label; the tool never reuses or replaces a key",
+        )
+
+
+def generate(session, spec: KeySpec, label: str, policy: Policy, token_label: str) -> KeyRef:
+    """Create a key from an explicit template with a CKA_ID drawn from the token's RNG."""
+    require_hsm_thread()
+    refuse_existing_label(session, label, token_label)
+    key_id = session.generate_random(128)
+    mechanism = GENERATE_MECHANISM[spec.kind]
+    if spec.kind == "aes":
+        session.generate_key(
+            KeyType.AES, spec.size, mechanism=mechanism,
+            template=templates.secret_template(spec, label, key_id, policy),
+        )
+    else:
+        ec_params = None
+        if spec.kind == "ec":
+            ec_params = encode_named_curve_parameters(templates.CURVE_NAMES[spec.curve])
+        session.generate_keypair(
+            templates.key_type(spec), spec.size, mechanism=mechanism,
+            public_template=templates.public_template(spec, label, key_id, ec_params),
+            private_template=templates.private_template(spec, label, key_id, policy),
+        )
+    ref = KeyRef(label=label, key_id=key_id, spec=spec)
+    check_readback(session, ref, token_label)
+    return ref
+
+
+def find_one(session, ref: KeyRef, object_class: ObjectClass, token_label: str):
+    found = find_objects(session, {A.CLASS: object_class, A.ID: ref.key_id})
+    if len(found) != 1:
+        raise TokenError(
+            "key-not-found" if not found else "key-ambiguous",
+            f"token {token_label} holds {len(found)} {object_class.name.lower()} objects with "
+            f"CKA_ID {ref.key_id.hex()} (key {ref.label!r}); expected exactly one",
+            "Check the token's contents against the ceremony journal",
+        )
+    return found[0]
+
+
+def check_readback(session, ref: KeyRef, token_label: str) -> None:
+    """Read the new key back and check its type and size or curve."""
+    key = find_one(session, ref, ref.object_class, token_label)
+    expected_type = templates.key_type(ref.spec)
+    actual = _measure(session, ref, key, token_label)
+    if key[A.KEY_TYPE] != expected_type or actual != (ref.spec.size or ref.spec.curve):
+        raise StepFailed(
+            "key-readback-mismatch",
+            f"key {ref.label!r} on token {token_label} reads back as {key[A.KEY_TYPE].name} "
+            f"{actual}, not {ref.spec}",
+            "Do not use this key; destroy it and report the token's behaviour",
+        )
+
+
+def _measure(session, ref: KeyRef, key, token_label: str):
+    if ref.spec.kind == "aes":
+        return key[A.VALUE_LEN] * 8
+    public = find_one(session, ref, ObjectClass.PUBLIC_KEY, token_label)
+    if ref.spec.kind == "rsa":
+        return len(public[A.MODULUS]) * 8
+    names = {encode_named_curve_parameters(v): k for k, v in templates.CURVE_NAMES.items()}
+    return names.get(public[A.EC_PARAMS], "unknown curve")
+
+
+def public_der(public) -> bytes:
+    """SubjectPublicKeyInfo DER of an RSA or EC public-key object."""
+    if public[A.KEY_TYPE] == KeyType.RSA:
+        numbers = RSAPublicNumbers(
+            int.from_bytes(public[A.PUBLIC_EXPONENT], "big"),
+            int.from_bytes(public[A.MODULUS], "big"),
+        )
+        return numbers.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return encode_ec_public_key(public)
+
+
+def snapshot(key) -> dict[str, object]:
+    """The attributes an auditor needs; None where the attribute does not apply to the class."""
+    result: dict[str, object] = {}
+    for name, attr in SNAPSHOT_ATTRIBUTES:
+        try:
+            value = key[attr]
+        except AttributeTypeInvalid:
+            value = None
+        result[name] = value.name if hasattr(value, "name") else value
+    return result
+
+
+def facts(session, ref: KeyRef, token_label: str) -> KeyFacts:
+    require_hsm_thread()
+    key = find_one(session, ref, ref.object_class, token_label)
+    if ref.spec.kind == "aes":
+        kcv = _check_value(key)
+        return KeyFacts(ref, None, kcv, None, snapshot(key))
+    der = public_der(find_one(session, ref, ObjectClass.PUBLIC_KEY, token_label))
+    return KeyFacts(ref, hashlib.sha256(der).hexdigest(), None, der, snapshot(key))
+
+
+def _check_value(key) -> str | None:
+    try:
+        value = key[A.CHECK_VALUE]
+    except AttributeTypeInvalid:
+        return None
+    return value.hex() if value else None

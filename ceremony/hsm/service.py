@@ -1,0 +1,258 @@
+"""HsmService: owns the loaded module, the selected token, the login session and every handle.
+
+Every public method runs its body on the one HSM thread (thread.py), so front ends may call
+them from any thread; async callers use `await service.call(service.method, ...)`. One login
+session stays open for the whole ceremony: login is per process and per token, and closing
+the session that logged in logs out all sessions (DESIGN.md section 5). PIN attempts are made
+on read/write sessions, because a failed login on a read-only session leaves a session behind
+that blocks a later SO login.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pkcs11
+from pkcs11 import TokenFlag
+from pkcs11.exceptions import PinIncorrect, PinLenRange, PinLocked
+
+from ceremony.errors import BadInputError, TokenError
+from ceremony.hsm import keys, thread
+from ceremony.hsm.keys import KeyFacts, KeyRef
+from ceremony.hsm.lock import TokenLock, lock_dir
+from ceremony.hsm.templates import Policy
+from ceremony.hsm.tokens import TokenInfo, decode_flags, serial_text, token_info
+from ceremony.hsm.translate import translated
+from ceremony.keyspec import KeySpec
+
+ROLE_FLAGS = {
+    "user": (TokenFlag.USER_PIN_FINAL_TRY, TokenFlag.USER_PIN_LOCKED, TokenFlag.USER_PIN_COUNT_LOW),
+    "SO": (TokenFlag.SO_PIN_FINAL_TRY, TokenFlag.SO_PIN_LOCKED, TokenFlag.SO_PIN_COUNT_LOW),
+}
+
+
+def hsm_method(fn):
+    """Run the decorated method's body on the HSM thread."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return thread.run(fn, *args, **kwargs)
+
+    return wrapper
+
+
+def _load(module: Path):
+    with translated(f"loading PKCS#11 module {module}"):
+        return pkcs11.lib(str(module))
+
+
+@hsm_method
+def reinitialize_module(module: Path) -> None:
+    """Finalize and initialise the module again, so it rereads its configuration.
+
+    Used when the token store changes under a running process (tests, the rehearsal set-up);
+    every session of every HsmService on this module ends.
+    """
+    _load(module).reinitialize()
+
+
+class HsmService:
+    def __init__(self, module: Path, env: Mapping[str, str] = os.environ) -> None:
+        self.module = Path(module)
+        self._env = env
+        self._lib = thread.run(_load, self.module)
+        self._token = None
+        self._lock: TokenLock | None = None
+        self._session = None
+
+    async def call(self, method, *args, **kwargs):
+        """Await one of this service's methods without blocking the event loop."""
+        return await thread.call(method, *args, **kwargs)
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def _initialized_tokens(self) -> list:
+        with translated(f"listing the tokens of {self.module}"):
+            found = []
+            for slot in self._lib.get_slots(token_present=True):
+                token = slot.get_token()
+                if token.flags & TokenFlag.TOKEN_INITIALIZED:
+                    found.append(token)
+            return found
+
+    @hsm_method
+    def tokens(self) -> list[TokenInfo]:
+        with translated(f"reading the tokens of {self.module}"):
+            return [token_info(self._lib, t) for t in self._initialized_tokens()]
+
+    @hsm_method
+    def select(self, label: str | None = None, serial: str | None = None) -> TokenInfo:
+        """Choose the token by label or serial (never slot) and take its lock."""
+        if (label is None) == (serial is None):
+            raise BadInputError(
+                "token-selector", "give exactly one of a token label or a token serial",
+                "Use --token LABEL or --serial SERIAL",
+            )
+        present = self._initialized_tokens()
+        matches = [
+            t for t in present
+            if (label is not None and t.label == label)
+            or (serial is not None and serial_text(t) == serial)
+        ]
+        wanted = f"labelled {label!r}" if label is not None else f"with serial {serial!r}"
+        listing = ", ".join(f"{t.label!r} (serial {serial_text(t)})" for t in present) or "none"
+        if not matches:
+            raise TokenError(
+                "token-not-found", f"no token {wanted}; tokens present: {listing}",
+                "Check the label or serial, or initialise the token first",
+            )
+        if len(matches) > 1:
+            raise TokenError(
+                "token-ambiguous", f"{len(matches)} tokens {wanted}; tokens present: {listing}",
+                "Select the token by its serial instead",
+            )
+        token = matches[0]
+        lock = TokenLock(self.module, serial_text(token), token.label, lock_dir(self._env))
+        lock.acquire()
+        self._release()
+        self._token, self._lock = token, lock
+        return token_info(self._lib, token)
+
+    @property
+    def token_label(self) -> str:
+        return self._require_token().label
+
+    def _require_token(self):
+        if self._token is None:
+            raise RuntimeError("no token selected")
+        return self._token
+
+    def _fresh_token(self):
+        """Token flags are a snapshot: re-read the token to see PIN warnings."""
+        wanted = serial_text(self._require_token())
+        for token in self._initialized_tokens():
+            if serial_text(token) == wanted:
+                return token
+        raise TokenError(
+            "token-not-found", f"token {self.token_label} (serial {wanted}) is no longer present",
+            "Reconnect the HSM and start again",
+        )
+
+    @hsm_method
+    def info(self) -> TokenInfo:
+        with translated(f"reading token {self.token_label}"):
+            self._token = self._fresh_token()
+            return token_info(self._lib, self._token)
+
+    # -- login --------------------------------------------------------------------------------
+
+    @hsm_method
+    def login(self, pin, *, so: bool = False, confirm_final_try: bool = False) -> None:
+        """Log in as user or SO with a PIN value (a SecretPin, or None for the PIN pad)."""
+        role = "SO" if so else "user"
+        final_try, locked, _ = ROLE_FLAGS[role]
+        label = self.token_label
+        flags = int(self._fresh_token().flags)
+        if flags & locked:
+            raise TokenError(
+                "pin-locked", f"the {role} PIN of token {label} is locked",
+                "The security officer must unlock or reset it before the ceremony",
+            )
+        if flags & final_try and not confirm_final_try:
+            raise TokenError(
+                "pin-final-try",
+                f"token {label} reports the {role} PIN's final try; no PIN was tried",
+                "One more wrong PIN locks it: confirm the final try explicitly once the PIN "
+                "is certain",
+            )
+        if self._session is not None:
+            raise TokenError(
+                "already-logged-in", f"token {label} already has a login session",
+                "Log out first",
+            )
+        value = pkcs11.PROTECTED_AUTH if pin is None else pin.reveal()
+        kwargs = {"so_pin": value} if so else {"user_pin": value}
+        with translated(f"{role} login to token {label}"):
+            try:
+                self._session = self._require_token().open(rw=True, **kwargs)
+            except PinIncorrect:
+                raise self._wrong_pin(role) from None
+            except PinLenRange:
+                raise TokenError(
+                    "pin-length", f"the {role} PIN has a length token {label} does not accept",
+                    "Check the PIN source",
+                ) from None
+            except PinLocked:
+                raise TokenError(
+                    "pin-locked", f"the {role} PIN of token {label} is locked",
+                    "The security officer must unlock or reset it before the ceremony",
+                ) from None
+
+    def _wrong_pin(self, role: str) -> TokenError:
+        warnings = [
+            name for name in decode_flags(int(self._fresh_token().flags))
+            if name.startswith(f"{role} PIN") and "initialised" not in name
+        ]
+        state = ", ".join(warnings) if warnings else "no retry warnings"
+        return TokenError(
+            "pin-incorrect", f"wrong {role} PIN for token {self.token_label} (token reports: "
+            f"{state})",
+            "Check the PIN source; every wrong try counts against the token's retry limit",
+        )
+
+    @hsm_method
+    def logout(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            with translated(f"logging out of token {self.token_label}"):
+                session.close()
+
+    def _require_session(self):
+        if self._session is None:
+            raise TokenError(
+                "not-logged-in", f"token {self.token_label} has no login session",
+                "Log in before this step",
+            )
+        return self._session
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    @hsm_method
+    def generate(self, spec: KeySpec, label: str, policy: Policy) -> KeyRef:
+        with translated(f"generating {spec} key {label!r} on token {self.token_label}"):
+            return keys.generate(self._require_session(), spec, label, policy, self.token_label)
+
+    @hsm_method
+    def facts(self, ref: KeyRef) -> KeyFacts:
+        with translated(f"reading key {ref.label!r} on token {self.token_label}"):
+            return keys.facts(self._require_session(), ref, self.token_label)
+
+    @hsm_method
+    def label_free(self, label: str) -> bool:
+        with translated(f"searching token {self.token_label}"):
+            return not keys.find_objects(self._require_session(), {pkcs11.Attribute.LABEL: label})
+
+    # -- end ----------------------------------------------------------------------------------
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    @hsm_method
+    def close(self) -> None:
+        """Log out, forget the token and release its lock; safe to call twice."""
+        try:
+            self.logout()
+        finally:
+            self._token = None
+            self._release()
+
+    def __enter__(self) -> HsmService:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,93 @@
+"""Real SoftHSM2 token stores, one per test.
+
+A template store with one initialised token is made once per session with softhsm2-util; each
+test copies it into its own directory with its own SOFTHSM2_CONF and reinitialises the loaded
+module so it reads that configuration (DESIGN.md section 7). Tokens are never copied twice into
+one store: a duplicate serial aborts SoftHSM.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from ceremony.hsm import HsmService
+from ceremony.hsm.module import find_module
+from ceremony.hsm.service import reinitialize_module
+
+MODULE = find_module()
+USER_PIN = "123456"
+SO_PIN = "87654321"
+TOKEN = "test"
+
+
+def write_conf(store: Path) -> Path:
+    conf = store / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {store / 'tokens'}\n"
+        "objectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n"
+    )
+    return conf
+
+
+def init_token(conf: Path, label: str, pin: str = USER_PIN, so_pin: str = SO_PIN) -> None:
+    subprocess.run(
+        ["softhsm2-util", "--init-token", "--free", "--label", label,
+         "--pin", pin, "--so-pin", so_pin],
+        env={**os.environ, "SOFTHSM2_CONF": str(conf)}, check=True, capture_output=True,
+    )
+
+
+@dataclass
+class TokenStore:
+    """A test's own token directory, configuration and environment."""
+
+    path: Path
+    conf: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def add_token(self, label: str) -> None:
+        init_token(self.conf, label)
+        reinitialize_module(MODULE)
+
+
+@pytest.fixture(scope="session")
+def template_store(tmp_path_factory) -> Path:
+    store = tmp_path_factory.mktemp("template-store")
+    (store / "tokens").mkdir()
+    init_token(write_conf(store), TOKEN)
+    return store
+
+
+@pytest.fixture
+def token_store(tmp_path, template_store, monkeypatch) -> TokenStore:
+    store = tmp_path / "store"
+    shutil.copytree(template_store / "tokens", store / "tokens")
+    conf = write_conf(store)
+    env = {"SOFTHSM2_CONF": str(conf), "CMK_CEREMONY_LOCK_DIR": str(tmp_path / "locks")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reinitialize_module(MODULE)
+    return TokenStore(store, conf, {**os.environ, **env})
+
+
+@pytest.fixture
+def service(token_store):
+    """An HsmService on the test token, selected and locked but not logged in."""
+    hsm = HsmService(MODULE, token_store.env)
+    hsm.select(label=TOKEN)
+    yield hsm
+    hsm.close()
+
+
+@pytest.fixture
+def user_service(service):
+    from ceremony.secret import SecretPin
+
+    service.login(SecretPin(USER_PIN))
+    return service
