@@ -7,7 +7,8 @@ import sys
 PROBE = """
 import importlib, json, pkgutil, sys
 import ceremony
-names = [m.name for m in pkgutil.walk_packages(ceremony.__path__, "ceremony.")]
+names = [m.name for m in pkgutil.walk_packages(ceremony.__path__, "ceremony.")
+         if not m.name.endswith("__main__")]
 for name in names:
     importlib.import_module(name)
 ui = sorted(m for m in sys.modules if m.split(".")[0] in ("textual", "rich"))
