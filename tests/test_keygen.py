@@ -1,4 +1,4 @@
-"""Key generation from explicit templates: every type and size, read-back, fingerprints, snapshots."""
+"""Key generation from explicit templates: types, sizes, read-back, fingerprints, snapshots."""
 
 import hashlib
 
@@ -88,3 +88,11 @@ def test_each_key_gets_its_own_random_id(user_service):
     first = user_service.generate(KeySpec("aes", 128), "a", Policy.TRUSTED)
     second = user_service.generate(KeySpec("aes", 128), "b", Policy.TRUSTED)
     assert first.key_id != second.key_id
+
+
+def test_label_free_without_login_sees_public_objects_only(service, user_service):
+    user_service.generate(KeySpec("rsa", 2048), "rsa-pair", Policy.TRUSTED)
+    user_service.generate(KeySpec("aes", 256), "secret", Policy.TRUSTED)
+    user_service.logout()
+    assert not service.label_free("rsa-pair")  # its public half is a public object
+    assert service.label_free("secret")  # private: invisible until login

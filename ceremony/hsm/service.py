@@ -232,8 +232,17 @@ class HsmService:
 
     @hsm_method
     def label_free(self, label: str) -> bool:
+        """True when no object visible now carries `label`.
+
+        Without a login only public objects are visible (an RSA or EC key's public half, not
+        an AES key); a dry run says so, and generation checks again after login.
+        """
+        template = {pkcs11.Attribute.LABEL: label}
         with translated(f"searching token {self.token_label}"):
-            return not keys.find_objects(self._require_session(), {pkcs11.Attribute.LABEL: label})
+            if self._session is not None:
+                return not keys.find_objects(self._session, template)
+            with self._require_token().open() as public:
+                return not keys.find_objects(public, template)
 
     # -- end ----------------------------------------------------------------------------------
 
