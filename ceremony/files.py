@@ -43,11 +43,12 @@ def write_exclusive(path: Path, data: bytes, mode: int = 0o644) -> Path:
             raise
     finally:
         os.unlink(tmp)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return path
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a new name in `directory` survive a crash, not only the file's bytes."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
