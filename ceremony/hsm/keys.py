@@ -121,11 +121,43 @@ def find_one(session, ref: KeyRef, object_class: ObjectClass, token_label: str):
     return found[0]
 
 
+def find_by_label(session, label: str, token_label: str) -> KeyRef:
+    """Find the one private or secret key labelled `label` and describe it from its attributes."""
+    found = [
+        obj for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.SECRET_KEY)
+        for obj in find_objects(session, {A.CLASS: cls, A.LABEL: label})
+    ]
+    if len(found) != 1:
+        raise BadInputError(
+            "key-not-found" if not found else "key-ambiguous",
+            f"token {token_label} holds {len(found)} private or secret keys labelled {label!r}",
+            "Give the label of exactly one key on the token",
+        )
+    key = found[0]
+    return KeyRef(label=label, key_id=key[A.ID], spec=_spec_of(session, key, token_label))
+
+
+def _spec_of(session, key, token_label: str) -> KeySpec:
+    kind = {KeyType.RSA: "rsa", KeyType.EC: "ec", KeyType.AES: "aes"}.get(key[A.KEY_TYPE])
+    if kind is not None:
+        measured = _measure(session, kind, key, token_label)
+        try:
+            return KeySpec(kind, curve=measured) if kind == "ec" else KeySpec(kind, measured)
+        except ValueError:
+            pass
+    raise BadInputError(
+        "key-type-unsupported",
+        f"key {key[A.LABEL]!r} on token {token_label} is not an RSA 2048/3072/4096, "
+        "EC P-256/P-384/P-521/P-256K or AES 128/192/256 key",
+        "Azure accepts only those key types",
+    )
+
+
 def check_readback(session, ref: KeyRef, token_label: str) -> None:
     """Read the new key back and check its type and size or curve."""
     key = find_one(session, ref, ref.object_class, token_label)
     expected_type = templates.key_type(ref.spec)
-    actual = _measure(session, ref, key, token_label)
+    actual = _measure(session, ref.spec.kind, key, token_label)
     if key[A.KEY_TYPE] != expected_type or actual != (ref.spec.size or ref.spec.curve):
         raise StepFailed(
             "key-readback-mismatch",
@@ -135,11 +167,19 @@ def check_readback(session, ref: KeyRef, token_label: str) -> None:
         )
 
 
-def _measure(session, ref: KeyRef, key, token_label: str):
-    if ref.spec.kind == "aes":
+def _measure(session, kind: str, key, token_label: str):
+    """Size in bits (RSA from the public key's modulus, AES) or Azure curve name (EC)."""
+    if kind == "aes":
         return key[A.VALUE_LEN] * 8
-    public = find_one(session, ref, ObjectClass.PUBLIC_KEY, token_label)
-    if ref.spec.kind == "rsa":
+    found = find_objects(session, {A.CLASS: ObjectClass.PUBLIC_KEY, A.ID: key[A.ID]})
+    if len(found) != 1:
+        raise TokenError(
+            "key-not-found", f"token {token_label} holds {len(found)} public keys for key "
+            f"{key[A.LABEL]!r} (CKA_ID {key[A.ID].hex()}); expected exactly one",
+            "Check the token's contents against the ceremony journal",
+        )
+    public = found[0]
+    if kind == "rsa":
         return len(public[A.MODULUS]) * 8
     names = {encode_named_curve_parameters(v): k for k, v in templates.CURVE_NAMES.items()}
     return names.get(public[A.EC_PARAMS], "unknown curve")

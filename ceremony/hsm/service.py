@@ -20,13 +20,15 @@ from pkcs11 import TokenFlag
 from pkcs11.exceptions import PinIncorrect, PinLenRange, PinLocked
 
 from ceremony.errors import BadInputError, TokenError
-from ceremony.hsm import keys, thread
+from ceremony.hsm import keys, thread, wrap
 from ceremony.hsm.keys import KeyFacts, KeyRef
 from ceremony.hsm.lock import TokenLock, lock_dir
 from ceremony.hsm.templates import Policy
 from ceremony.hsm.tokens import TokenInfo, decode_flags, serial_text, token_info
 from ceremony.hsm.translate import translated
+from ceremony.hsm.wrap import SelfTestResult
 from ceremony.keyspec import KeySpec
+from ceremony.pins import Pinpad
 
 ROLE_FLAGS = {
     "user": (TokenFlag.USER_PIN_FINAL_TRY, TokenFlag.USER_PIN_LOCKED, TokenFlag.USER_PIN_COUNT_LOW),
@@ -67,6 +69,8 @@ class HsmService:
         self._token = None
         self._lock: TokenLock | None = None
         self._session = None
+        self._staged: _Staged | None = None
+        self._kwp = None
 
     async def call(self, method, *args, **kwargs):
         """Await one of this service's methods without blocking the event loop."""
@@ -151,7 +155,7 @@ class HsmService:
 
     @hsm_method
     def login(self, pin, *, so: bool = False, confirm_final_try: bool = False) -> None:
-        """Log in as user or SO with a PIN value (a SecretPin, or None for the PIN pad)."""
+        """Log in as user or SO with a SecretPin, or PINPAD for the protected auth path."""
         role = "SO" if so else "user"
         final_try, locked, _ = ROLE_FLAGS[role]
         label = self.token_label
@@ -173,7 +177,7 @@ class HsmService:
                 "already-logged-in", f"token {label} already has a login session",
                 "Log out first",
             )
-        value = pkcs11.PROTECTED_AUTH if pin is None else pin.reveal()
+        value = pkcs11.PROTECTED_AUTH if isinstance(pin, Pinpad) else pin.reveal()
         kwargs = {"so_pin": value} if so else {"user_pin": value}
         with translated(f"{role} login to token {label}"):
             try:
@@ -244,6 +248,81 @@ class HsmService:
             with self._require_token().open() as public:
                 return not keys.find_objects(public, template)
 
+    @hsm_method
+    def find_key(self, label: str) -> KeyRef:
+        """The one private or secret key labelled `label`, with its type read from the token."""
+        with translated(f"looking up key {label!r} on token {self.token_label}"):
+            return keys.find_by_label(self._require_session(), label, self.token_label)
+
+    @hsm_method
+    def in_session(self, fn, *args):
+        """Run `fn(session, *args)` in the login session; for hsm-internal roles like vault.py."""
+        with translated(f"operation on token {self.token_label}"):
+            return fn(self._require_session(), *args)
+
+    # -- wrapping -----------------------------------------------------------------------------
+
+    @hsm_method
+    def stage_trusted_wrapping(self, keks, count: int, so_pin) -> None:
+        """As SO, create trusted KEK objects and `count` trusted ephemeral keys.
+
+        Only the SO may set CKA_TRUSTED, only on public objects, and public token objects are
+        stored unencrypted; so they are session objects of a public R/W session that stays open
+        until close(): open it, log the SO in on a second session, create, log the SO out
+        (DESIGN.md section 5). Must run before the user logs in; `keks` have `.public_key` and
+        `.fingerprint`.
+        """
+        if self._session is not None:
+            raise TokenError(
+                "trusted-staging-order", "trusted wrapping keys must be staged before login",
+                "Stage with the SO PIN first, then log the user in",
+            )
+        label = self.token_label
+        with translated(f"staging trusted wrapping keys on token {label}"):
+            public = self._require_token().open(rw=True)
+            try:
+                self.login(so_pin, so=True)
+                try:
+                    made = {k.fingerprint: wrap.create_kek(public, k.public_key, True)
+                            for k in keks}
+                    ephemerals = [wrap.create_ephemeral(public, True) for _ in range(count)]
+                finally:
+                    self.logout()
+            except BaseException:
+                public.close()
+                raise
+        self._staged = _Staged(public, made, ephemerals)
+
+    @hsm_method
+    def self_test(self) -> SelfTestResult:
+        """Pick the KWP mechanism and prove it with a known-answer test; needed before wrap."""
+        label = self.token_label
+        with translated(f"wrap self-test on token {label}"):
+            kwp = wrap.pick_kwp(self._require_token(), label)
+            result = wrap.self_test(self._require_session(), kwp, label)
+        self._kwp = kwp
+        return result
+
+    @hsm_method
+    def wrap(self, ref: KeyRef, kek) -> bytes:
+        """The BYOK ciphertext of `ref` under `kek`, made inside the HSM."""
+        if self._kwp is None:
+            raise TokenError(
+                "self-test-missing", "no wrap self-test has passed in this session",
+                "Run the self-test before exporting",
+            )
+        session = self._require_session()
+        with translated(f"wrapping key {ref.label!r} on token {self.token_label}"):
+            target = keys.find_one(session, ref, ref.object_class, self.token_label)
+            if self._staged is not None:
+                kek_object, ephemeral = self._staged.take(kek.fingerprint, self.token_label)
+                return wrap.wrap_once(session, self._kwp, kek_object, target, ephemeral)
+            kek_object = wrap.create_kek(session, kek.public_key, trusted=False)
+            try:
+                return wrap.wrap_once(session, self._kwp, kek_object, target)
+            finally:
+                kek_object.destroy()
+
     # -- end ----------------------------------------------------------------------------------
 
     def _release(self) -> None:
@@ -253,15 +332,40 @@ class HsmService:
 
     @hsm_method
     def close(self) -> None:
-        """Log out, forget the token and release its lock; safe to call twice."""
+        """Log out, drop staged session objects, release the token; safe to call twice."""
         try:
             self.logout()
         finally:
-            self._token = None
-            self._release()
+            staged, self._staged = self._staged, None
+            try:
+                if staged is not None:
+                    staged.session.close()
+            finally:
+                self._token = None
+                self._kwp = None
+                self._release()
 
     def __enter__(self) -> HsmService:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _Staged:
+    """Trusted KEK objects and unused ephemeral keys living in one public session."""
+
+    def __init__(self, session, keks: dict, ephemerals: list) -> None:
+        self.session = session
+        self.keks = keks
+        self.ephemerals = ephemerals
+
+    def take(self, fingerprint: str, token_label: str):
+        if fingerprint not in self.keks or not self.ephemerals:
+            missing = "ephemeral key" if fingerprint in self.keks else "KEK with this fingerprint"
+            raise TokenError(
+                "trusted-staging-exhausted",
+                f"token {token_label} has no staged trusted {missing} left",
+                "Stage one trusted KEK per vault and one ephemeral key per export",
+            )
+        return self.keks[fingerprint], self.ephemerals.pop()

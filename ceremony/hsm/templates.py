@@ -34,6 +34,7 @@ class Policy(Enum):
     TRUSTED = "trusted"  # wrappable only by a CKA_TRUSTED key (needs the SO once per export)
     EXTRACTABLE = "extractable"  # wrappable by any wrapping key (tokens without trusted wrap)
     SIGNER = "signer"  # never leaves the token; signs ceremony records
+    UNWRAPPER = "unwrapper"  # never leaves the token; the rehearsal vault's KEK (import only)
 
 
 def key_type(spec: KeySpec) -> KeyType:
@@ -45,7 +46,7 @@ def _common(label: str, key_id: bytes) -> dict:
 
 
 def _secret_part(policy: Policy) -> dict:
-    exportable = policy is not Policy.SIGNER
+    exportable = policy in (Policy.TRUSTED, Policy.EXTRACTABLE)
     return {
         A.PRIVATE: True,
         A.SENSITIVE: True,
@@ -60,6 +61,7 @@ def private_template(spec: KeySpec, label: str, key_id: bytes, policy: Policy) -
     template[A.KEY_TYPE] = key_type(spec)
     template.update({attr: False for attr in PRIVATE_USAGE})
     template[A.SIGN] = policy is Policy.SIGNER
+    template[A.UNWRAP] = policy is Policy.UNWRAPPER
     return template
 
 

@@ -39,6 +39,11 @@ _HINTS: dict[type, tuple[str, str]] = {
     px.PinLocked: ("pin-locked", "The security officer must reset the PIN"),
     px.KeyUnextractable: ("key-unextractable", "The key is not extractable; it cannot be wrapped"),
     px.TokenWriteProtected: ("token-read-only", "The token is write protected"),
+    px.KeyNotWrappable: (
+        "key-not-wrappable",
+        "A key with CKA_WRAP_WITH_TRUSTED is wrapped only by a trusted KEK: use the trusted "
+        "policy, which stages the KEK with the SO PIN",
+    ),
 }
 
 
