@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from ceremony import __version__
-from ceremony.commands import tokens
+from ceremony.commands import byok, kek, tokens
 from ceremony.errors import BadInputError, CeremonyError, ExitCode, exit_code_for
 
 
@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     tokens.register(commands)
+    kek.register(commands)
+    byok.register(commands)
     return parser
 
 

@@ -6,6 +6,7 @@ leaves either nothing or the whole file, and nothing is ever overwritten.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -54,3 +55,22 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_all_exclusive(files: dict[Path, bytes]) -> dict[Path, str]:
+    """Write several new files as one step; return each path's SHA-256 hex.
+
+    Every path is checked before any is written, and when a write fails the files this call
+    already wrote are removed, so a failure leaves nothing half-done on disk.
+    """
+    for path in files:
+        refuse_existing(Path(path))
+    written: list[Path] = []
+    try:
+        for path, data in files.items():
+            written.append(write_exclusive(Path(path), data))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return {Path(path): hashlib.sha256(data).hexdigest() for path, data in files.items()}

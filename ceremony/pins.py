@@ -69,7 +69,10 @@ PINPAD = Pinpad()
 
 
 def parse_pin_source(text: str) -> PinSource:
-    """Parse a PIN source string; ValueError names the allowed forms."""
+    """Parse a PIN source string; ValueError names the allowed forms, never the text.
+
+    The text may be a PIN typed where its source belongs, so the error does not repeat it.
+    """
     kind, sep, value = text.partition(":")
     if kind in ("prompt", "pinpad") and not sep:
         return PinSource(kind)
@@ -79,7 +82,8 @@ def parse_pin_source(text: str) -> PinSource:
         return PinSource(kind, value)
     if kind == "keyring" and "/" in value.strip("/"):
         return PinSource("keyring", value)
-    raise ValueError(f"{text!r} is not a PIN source; use one of {SOURCE_FORMS}")
+    raise ValueError(f"the value given is not a PIN source (not shown, in case it is a PIN); "
+                     f"use one of {SOURCE_FORMS}")
 
 
 async def read_pin(

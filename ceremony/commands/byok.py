@@ -1,0 +1,110 @@
+"""`ceremony byok export` and `ceremony byok check`: one key's package, made or examined."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ceremony.azure.byok import check_against_kek, parse_byok
+from ceremony.azure.compat import check_target
+from ceremony.azure.kek import load_kek
+from ceremony.commands.common import add_json_option, add_token_options, open_service, print_json
+from ceremony.errors import BadInputError
+from ceremony.export import export_key, refuse_existing_outputs
+from ceremony.hsm.templates import Policy
+from ceremony.pins import parse_pin_source, read_pin_blocking
+
+
+def register(commands) -> None:
+    byok = commands.add_parser("byok", help="export a key as a .byok package, or check one")
+    sub = byok.add_subparsers(dest="byok_command", metavar="SUBCOMMAND")
+    sub.required = True
+    export = sub.add_parser("export", help="wrap a key already on the token for Azure import")
+    add_token_options(export)
+    export.add_argument("--key", required=True, metavar="LABEL", help="the key's token label")
+    export.add_argument("--kek", required=True, type=Path, metavar="FILE", help="the KEK file")
+    export.add_argument("--kid", help="the KEK's versioned kid (unless --kek is the az JSON)")
+    export.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="directory for <label>.byok, .pub.pem and .az-import.txt")
+    export.add_argument("--azure-name", metavar="NAME",
+                        help="the key's name in Azure (default: the label)")
+    export.add_argument("--policy", choices=[p.value for p in (Policy.TRUSTED, Policy.EXTRACTABLE)],
+                        default="trusted", help="trusted (default; needs the SO PIN) or "
+                        "extractable (tokens without trusted wrapping)")
+    export.add_argument("--user-pin", default="prompt", metavar="SOURCE",
+                        help="user PIN source: prompt, pinpad, fd:N, file:PATH, env:NAME, "
+                        "keyring:SERVICE/USER (default: prompt)")
+    export.add_argument("--so-pin", default="prompt", metavar="SOURCE",
+                        help="SO PIN source for the trusted policy (default: prompt)")
+    add_json_option(export)
+    export.set_defaults(handler=export_byok)
+    check = sub.add_parser("check", help="check a .byok file's structure, kid and KEK fit")
+    check.add_argument("file", type=Path, help="the .byok file")
+    check.add_argument("--kek", type=Path, metavar="FILE", help="the KEK it should be made for")
+    check.add_argument("--kid", help="the KEK's kid, when --kek is a PEM without one")
+    add_json_option(check)
+    check.set_defaults(handler=check_byok)
+
+
+def _pin_source(text: str, flag: str):
+    try:
+        return parse_pin_source(text)
+    except ValueError as error:
+        raise BadInputError("pin-source", f"{flag}: {error}", "A PIN never goes on the "
+                            "command line; name where to read it from") from None
+
+
+def export_byok(args, env) -> int:
+    user_source = _pin_source(args.user_pin, "--user-pin")
+    trusted = args.policy == Policy.TRUSTED.value
+    so_source = _pin_source(args.so_pin, "--so-pin") if trusted else None
+    kek = load_kek(args.kek, args.kid)
+    with open_service(args, env) as service:
+        token = service.select(label=args.token, serial=args.serial)
+        if trusted:
+            so_pin = read_pin_blocking(so_source, f"SO of token {token.label}", env=env)
+            service.stage_trusted_wrapping([kek], 1, so_pin)
+        service.login(read_pin_blocking(user_source, f"user of token {token.label}", env=env))
+        ref = service.find_key(args.key)
+        check_target(kek.kid, ref.spec)
+        refuse_existing_outputs(args.out, ref.label, ref.spec.asymmetric)
+        self_test = service.self_test()
+        for warning in self_test.warnings:
+            print(f"ceremony: warning: {warning}", file=sys.stderr)
+        facts = service.facts(ref)
+        exported = export_key(service, token, facts, kek, args.out, ref.label,
+                              args.azure_name or ref.label)
+    if args.json:
+        print_json({
+            "key": ref.label, "type": str(ref.spec), "kid": kek.kid.url,
+            "policy": args.policy, "self_test_warnings": list(self_test.warnings),
+            "files": exported.sha256, "az_command": exported.az_command,
+            "fingerprint_sha256": facts.fingerprint, "kcv": facts.kcv,
+        })
+    else:
+        print(f"wrote {exported.byok} ({ref.spec}, {args.policy} policy) for {kek.kid.url}",
+              file=sys.stderr)
+        print(exported.az_command)
+    return 0
+
+
+def check_byok(args, env) -> int:
+    try:
+        data = args.file.read_bytes()
+    except OSError as error:
+        raise BadInputError("byok-unreadable", f"BYOK file {args.file} cannot be read "
+                            f"({error.strerror})", "Check the path") from None
+    package = parse_byok(data, str(args.file))
+    if args.kek is not None:
+        check_against_kek(package, load_kek(args.kek, args.kid or package.kid))
+    result = {
+        "file": str(args.file), "kid": package.kid, "generator": package.generator,
+        "ciphertext_bytes": len(package.ciphertext), "checked_against_kek": args.kek is not None,
+    }
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{args.file}: well-formed BYOK package for {package.kid}"
+              + (" made for the given KEK" if args.kek is not None else ""))
+        print(f"generator: {package.generator}")
+    return 0

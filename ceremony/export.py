@@ -1,0 +1,81 @@
+"""One key's BYOK export: the package, its public key and its az command, written together.
+
+The CLI's `byok export` and the ceremony engine both call this, so the files an auditor finds
+beside a `.byok` are the same whichever front end made them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_der_public_key,
+)
+
+from ceremony import __version__
+from ceremony.azure.byok import build_byok, generator_string
+from ceremony.azure.compat import check_target
+from ceremony.azure.kek import Kek
+from ceremony.azure.runbook import az_cloud_command, az_import_command
+from ceremony.files import refuse_existing, write_all_exclusive
+from ceremony.hsm import HsmService
+from ceremony.hsm.keys import KeyFacts
+from ceremony.hsm.tokens import TokenInfo
+
+
+@dataclass(frozen=True)
+class ExportedKey:
+    byok: Path
+    public_pem: Path | None
+    command_file: Path
+    az_command: str
+    sha256: dict[str, str]  # file path as written -> SHA-256 hex
+
+
+def export_paths(out_dir: Path, name: str, asymmetric: bool) -> list[Path]:
+    """`<name>.byok`, `<name>.az-import.txt`, and `<name>.pub.pem` for RSA and EC."""
+    paths = [out_dir / f"{name}.byok", out_dir / f"{name}.az-import.txt"]
+    if asymmetric:
+        paths.append(out_dir / f"{name}.pub.pem")
+    return paths
+
+
+def refuse_existing_outputs(out_dir: Path, name: str, asymmetric: bool) -> None:
+    for path in export_paths(out_dir, name, asymmetric):
+        refuse_existing(path)
+
+
+def az_commands(kek: Kek, azure_name: str, facts: KeyFacts, byok_path: str) -> str:
+    lines = [] if kek.kid.cloud == "public" else [az_cloud_command(kek.kid)]
+    lines.append(az_import_command(kek.kid, azure_name, facts.ref.spec, byok_path))
+    return "\n".join(lines)
+
+
+def export_key(
+    service: HsmService, token: TokenInfo, facts: KeyFacts, kek: Kek, out_dir: Path,
+    name: str, azure_name: str,
+) -> ExportedKey:
+    """Wrap the key inside the HSM and write its files (export_paths) exclusively."""
+    check_target(kek.kid, facts.ref.spec)
+    byok_path, command_path, *pem = export_paths(out_dir, name, facts.ref.spec.asymmetric)
+    pem_path = pem[0] if pem else None
+    refuse_existing_outputs(out_dir, name, facts.ref.spec.asymmetric)
+    command = az_commands(kek, azure_name, facts, byok_path.name)
+    ciphertext = service.wrap(facts.ref, kek)
+    generator = generator_string(
+        __version__, token.manufacturer, token.model, token.firmware_version,
+    )
+    files = {
+        byok_path: build_byok(kek.kid, ciphertext, generator),
+        command_path: f"{command}\n".encode(),
+    }
+    if pem_path is not None:
+        public = load_der_public_key(facts.public_der)
+        files[pem_path] = public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    digests = write_all_exclusive(files)
+    return ExportedKey(
+        byok_path, pem_path, command_path, command, {str(p): d for p, d in digests.items()},
+    )

@@ -1,0 +1,177 @@
+"""`ceremony kek inspect`, `byok export` and `byok check` end to end on real tokens and files."""
+
+import json
+
+import pytest
+
+from ceremony.cli import main
+from ceremony.hsm import HsmService
+from ceremony.hsm.templates import Policy
+from ceremony.hsm.vault import RehearsalVault
+from ceremony.keyspec import KeySpec
+from ceremony.secret import SecretPin
+from tests.conftest import MODULE, SO_PIN, TOKEN, USER_PIN
+
+PIN_ENV = {"CEREMONY_USER_PIN": USER_PIN, "CEREMONY_SO_PIN": SO_PIN}
+PIN_FLAGS = ["--user-pin", "env:CEREMONY_USER_PIN", "--so-pin", "env:CEREMONY_SO_PIN"]
+
+
+@pytest.fixture
+def vault(token_store, tmp_path):
+    """A rehearsal vault token with a 3072-bit KEK; its PEM and kid written to files."""
+    token_store.add_token("vault")
+    service = HsmService(MODULE, token_store.env)
+    service.select(label="vault")
+    service.login(SecretPin(USER_PIN))
+    rehearsal = RehearsalVault(service)
+    kek = rehearsal.create_kek("cmk-kek", 3072)
+    (tmp_path / "kek.pem").write_bytes(kek.public_pem)
+    yield rehearsal, kek
+    service.close()
+
+
+def _make_key(token_store, spec, label, policy=Policy.TRUSTED):
+    service = HsmService(MODULE, token_store.env)
+    service.select(label=TOKEN)
+    service.login(SecretPin(USER_PIN))
+    facts = service.facts(service.generate(spec, label, policy))
+    service.close()
+    return facts
+
+
+def _export(token_store, tmp_path, kek, label, *extra):
+    env = {**token_store.env, **PIN_ENV}
+    argv = ["byok", "export", "--token", TOKEN, "--key", label, "--kek",
+            str(tmp_path / "kek.pem"), "--kid", kek.kid, "--out", str(tmp_path / "out"),
+            *PIN_FLAGS, *extra]
+    return main(argv, env=env)
+
+
+def test_kek_inspect_shows_fingerprint_and_pgp_words(vault, tmp_path, capsys):
+    _, kek = vault
+    assert main(["kek", "inspect", str(tmp_path / "kek.pem"), "--kid", kek.kid]) == 0
+    out = capsys.readouterr().out
+    assert f"KEK:          {kek.kid}" in out
+    assert "Target:       Key Vault rehearsal-vault (public cloud)" in out
+    assert "Key:          RSA 3072, e = 65537" in out
+    assert main(["kek", "inspect", str(tmp_path / "kek.pem"), "--kid", kek.kid, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["pgp_words"]) == 32 and data["bits"] == 3072
+
+
+@pytest.mark.parametrize("spec", [KeySpec("rsa", 3072), KeySpec("ec", curve="P-256K")], ids=str)
+def test_export_then_check_then_the_vault_imports_it(vault, token_store, tmp_path, capsys, spec):
+    rehearsal, kek = vault
+    facts = _make_key(token_store, spec, "cmk-key")
+    assert _export(token_store, tmp_path, kek, "cmk-key") == 0
+    captured = capsys.readouterr()
+    kty = "RSA" if spec.kind == "rsa" else "EC --curve P-256K"
+    command = ("az keyvault key import --vault-name rehearsal-vault --name cmk-key "
+               f"--kty {kty} --byok-file cmk-key.byok")
+    assert captured.out == command + "\n"
+    assert "ceremony: warning: token pads key blobs with zero bytes" in captured.err
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cmk-key.az-import.txt", "cmk-key.byok", "cmk-key.pub.pem"]
+    assert (out / "cmk-key.az-import.txt").read_text() == command + "\n"
+    package = json.loads((out / "cmk-key.byok").read_bytes())
+    assert list(package) == ["schema_version", "header", "ciphertext", "generator"]
+    assert package["header"] == {"kid": kek.kid, "alg": "dir", "enc": "CKM_RSA_AES_KEY_WRAP"}
+    assert package["generator"] == "cmk-ceremony 0.1.0; SoftHSM project SoftHSM v2 fw 2.6"
+    assert main(["byok", "check", str(out / "cmk-key.byok"), "--kek",
+                 str(tmp_path / "kek.pem")]) == 0
+    from ceremony.azure.byok import parse_byok
+
+    ciphertext = parse_byok((out / "cmk-key.byok").read_bytes(), "x").ciphertext
+    assert rehearsal.import_byok(kek, ciphertext, spec, facts.public_der.hex()).evidence
+    for path in out.iterdir():
+        assert USER_PIN.encode() not in path.read_bytes()
+        assert SO_PIN.encode() not in path.read_bytes()
+
+
+def test_aes_target_for_a_vault_kid_is_refused_and_nothing_is_written(
+    vault, token_store, tmp_path, capsys,
+):
+    _, kek = vault
+    _make_key(token_store, KeySpec("aes", 256), "aes-key")
+    assert _export(token_store, tmp_path, kek, "aes-key") == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "ceremony: error: target AES 256 cannot be imported into Key Vault rehearsal-vault "
+        f"({kek.kid}); Azure accepts AES keys only in a Managed HSM. Use a Managed HSM KEK for "
+        "AES targets, or an RSA or EC target for a Key Vault\n"
+    )
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_existing_output_is_refused_before_anything_is_written(
+    vault, token_store, tmp_path, capsys,
+):
+    _, kek = vault
+    _make_key(token_store, KeySpec("rsa", 2048), "dup")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "dup.byok").write_text("earlier")
+    assert _export(token_store, tmp_path, kek, "dup") == 2
+    assert capsys.readouterr().err == (
+        f"ceremony: error: {tmp_path / 'out' / 'dup.byok'} already exists. Choose a new output "
+        "directory; the tool never overwrites a file\n"
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dup.byok"]
+    assert (tmp_path / "out" / "dup.byok").read_text() == "earlier"
+
+
+def test_extractable_policy_needs_no_so_pin(vault, token_store, tmp_path, capsys):
+    _, kek = vault
+    _make_key(token_store, KeySpec("rsa", 2048), "plain", Policy.EXTRACTABLE)
+    env = {**token_store.env, "CEREMONY_USER_PIN": USER_PIN}
+    argv = ["byok", "export", "--token", TOKEN, "--key", "plain", "--kek",
+            str(tmp_path / "kek.pem"), "--kid", kek.kid, "--out", str(tmp_path / "out"),
+            "--policy", "extractable", "--user-pin", "env:CEREMONY_USER_PIN", "--json"]
+    assert main(argv, env=env) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["policy"] == "extractable" and len(result["files"]) == 3
+
+
+def test_pin_on_the_command_line_is_refused(token_store, tmp_path, capsys):
+    argv = ["byok", "export", "--token", TOKEN, "--key", "k", "--kek", str(tmp_path / "k.pem"),
+            "--kid", "x", "--out", str(tmp_path), "--user-pin", "123456"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "ceremony: error: --user-pin: the value given is not a PIN source (not shown, in case "
+        "it is a PIN); use one of prompt, pinpad, fd:N, file:PATH, env:NAME, "
+        "keyring:SERVICE/USERNAME. A PIN never goes on the command line; name where to read it "
+        "from\n"
+    )
+
+
+def test_byok_check_refuses_a_package_that_does_not_fit_the_kek(
+    vault, token_store, tmp_path, capsys,
+):
+    _, kek = vault
+    _make_key(token_store, KeySpec("rsa", 2048), "k")
+    assert _export(token_store, tmp_path, kek, "k") == 0
+    capsys.readouterr()
+    package = json.loads((tmp_path / "out" / "k.byok").read_bytes())
+    package["ciphertext"] = package["ciphertext"][:-8]  # 6 bytes short: KWP part off by 6
+    damaged = tmp_path / "damaged.byok"
+    damaged.write_text(json.dumps(package))
+    argv = ["byok", "check", str(damaged), "--kek", str(tmp_path / "kek.pem")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ceremony: error: BYOK ciphertext of ")
+    assert "does not fit a 3072-bit KEK" in err
+
+
+def test_byok_check_refuses_a_kek_with_another_kid(vault, token_store, tmp_path, capsys):
+    _, kek = vault
+    _make_key(token_store, KeySpec("rsa", 2048), "k")
+    assert _export(token_store, tmp_path, kek, "k") == 0
+    capsys.readouterr()
+    other_kid = kek.kid.rsplit("/", 1)[0] + "/" + "0" * 32
+    argv = ["byok", "check", str(tmp_path / "out" / "k.byok"), "--kek",
+            str(tmp_path / "kek.pem"), "--kid", other_kid]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"ceremony: error: BYOK kid {kek.kid} is not the KEK kid {other_kid}. Wrap the key "
+        "again with the KEK of the vault it is meant for\n"
+    )
