@@ -84,11 +84,20 @@ def refuse_existing_label(session, label: str, token_label: str) -> None:
         )
 
 
-def generate(session, spec: KeySpec, label: str, policy: Policy, token_label: str) -> KeyRef:
-    """Create a key from an explicit template with a CKA_ID drawn from the token's RNG."""
+def new_key_id(session) -> bytes:
+    """A 16-byte CKA_ID from the token's RNG, drawn before generation so it can be journaled."""
+    require_hsm_thread()
+    return session.generate_random(128)
+
+
+def generate(
+    session, spec: KeySpec, label: str, policy: Policy, token_label: str,
+    key_id: bytes | None = None,
+) -> KeyRef:
+    """Create a key from an explicit template; `key_id` defaults to a fresh random CKA_ID."""
     require_hsm_thread()
     refuse_existing_label(session, label, token_label)
-    key_id = session.generate_random(128)
+    key_id = key_id or new_key_id(session)
     mechanism = GENERATE_MECHANISM[spec.kind]
     if spec.kind == "aes":
         session.generate_key(
@@ -224,3 +233,12 @@ def _check_value(key) -> str | None:
     except AttributeTypeInvalid:
         return None
     return value.hex() if value else None
+
+
+def objects_with_id(session, key_id: bytes) -> list:
+    """Every key object (private, secret or public) carrying `key_id`."""
+    require_hsm_thread()
+    return [
+        obj for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.SECRET_KEY, ObjectClass.PUBLIC_KEY)
+        for obj in find_objects(session, {A.CLASS: cls, A.ID: key_id})
+    ]

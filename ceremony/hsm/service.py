@@ -20,7 +20,7 @@ from pkcs11 import TokenFlag
 from pkcs11.exceptions import PinIncorrect, PinLenRange, PinLocked
 
 from ceremony.errors import BadInputError, TokenError
-from ceremony.hsm import keys, thread, wrap
+from ceremony.hsm import keys, signing, thread, wrap
 from ceremony.hsm.keys import KeyFacts, KeyRef
 from ceremony.hsm.lock import TokenLock, lock_dir
 from ceremony.hsm.templates import Policy
@@ -225,9 +225,55 @@ class HsmService:
     # -- keys ---------------------------------------------------------------------------------
 
     @hsm_method
-    def generate(self, spec: KeySpec, label: str, policy: Policy) -> KeyRef:
+    def new_key_id(self) -> bytes:
+        with translated(f"drawing a random CKA_ID on token {self.token_label}"):
+            return keys.new_key_id(self._require_session())
+
+    @hsm_method
+    def generate(
+        self, spec: KeySpec, label: str, policy: Policy, key_id: bytes | None = None,
+    ) -> KeyRef:
         with translated(f"generating {spec} key {label!r} on token {self.token_label}"):
-            return keys.generate(self._require_session(), spec, label, policy, self.token_label)
+            return keys.generate(
+                self._require_session(), spec, label, policy, self.token_label, key_id,
+            )
+
+    @hsm_method
+    def key_present(self, ref: KeyRef) -> bool:
+        """True when the token holds the key's private or secret object with its CKA_ID."""
+        with translated(f"looking for key {ref.label!r} on token {self.token_label}"):
+            session = self._require_session()
+            return bool(keys.find_objects(
+                session, {pkcs11.Attribute.CLASS: ref.object_class, pkcs11.Attribute.ID: ref.key_id}
+            ))
+
+    @hsm_method
+    def destroy(self, ref: KeyRef) -> int:
+        """Destroy every object carrying the key's CKA_ID; return how many there were."""
+        with translated(f"destroying key {ref.label!r} on token {self.token_label}"):
+            found = keys.objects_with_id(self._require_session(), ref.key_id)
+            for obj in found:
+                obj.destroy()
+            return len(found)
+
+    @hsm_method
+    def find_signer(self) -> KeyRef | None:
+        with translated(f"looking for the ceremony signer on token {self.token_label}"):
+            return signing.find_signer(self._require_session(), self.token_label)
+
+    @hsm_method
+    def create_signer(self, key_id: bytes) -> KeyRef:
+        with translated(f"creating the ceremony signer on token {self.token_label}"):
+            return keys.generate(
+                self._require_session(), signing.SIGNER_SPEC, signing.SIGNER_LABEL,
+                Policy.SIGNER, self.token_label, key_id,
+            )
+
+    @hsm_method
+    def sign(self, ref: KeyRef, data: bytes) -> bytes:
+        """DER ECDSA signature over SHA-384 of `data`, made by `ref` inside the token."""
+        with translated(f"signing with key {ref.label!r} on token {self.token_label}"):
+            return signing.sign(self._require_session(), ref, data, self.token_label)
 
     @hsm_method
     def facts(self, ref: KeyRef) -> KeyFacts:
