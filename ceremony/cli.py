@@ -12,7 +12,8 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from ceremony import __version__
-from ceremony.commands import byok, kek, tokens
+from ceremony.commands import byok, catalog, kek, plan, tokens, verify
+from ceremony.commands import run as run_command
 from ceremony.errors import BadInputError, CeremonyError, ExitCode, exit_code_for
 
 
@@ -30,8 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     tokens.register(commands)
+    plan.register(commands)
+    catalog.register(commands)
     kek.register(commands)
     byok.register(commands)
+    run_command.register(commands)
+    verify.register(commands)
     return parser
 
 

@@ -1,0 +1,49 @@
+"""How the CLI shows engine events: JSON lines, plain lines, or a rich progress bar.
+
+rich is imported only when stderr is a terminal and --json is off, so scripts and the core
+never load it (DESIGN.md invariant 6).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ceremony.events import Event, Kind
+
+STEPS_PER_KEY = 4  # intent, created, confirmed, exported
+FIXED_STEPS = 10
+
+
+class Narrator:
+    def __init__(self, as_json: bool, keys: int) -> None:
+        self.as_json = as_json
+        self.total = FIXED_STEPS + STEPS_PER_KEY * keys
+        self._progress = None
+        self._task = None
+
+    def __enter__(self) -> Narrator:
+        if not self.as_json and sys.stderr.isatty():
+            from rich.progress import Progress
+
+            self._progress = Progress(transient=False)
+            self._progress.start()
+            self._task = self._progress.add_task("ceremony", total=self.total)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def event(self, event: Event) -> None:
+        if self.as_json:
+            sys.stdout.write(json.dumps(event.to_json(), sort_keys=True) + "\n")
+            sys.stdout.flush()
+            return
+        prefix = "warning: " if event.kind is Kind.WARNING else ""
+        line = f"[{event.seq:>3}] {prefix}{event.message}"
+        if self._progress is not None:
+            self._progress.console.print(line, markup=False, highlight=False)
+            self._progress.update(self._task, advance=1, description=event.kind.value)
+        else:
+            print(line, file=sys.stderr, flush=True)

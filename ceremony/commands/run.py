@@ -1,0 +1,108 @@
+"""`ceremony run`, `ceremony run --resume DIR` and `ceremony abort DIR`: the headless ceremony.
+
+stdout is data (`--json`: one event per line), stderr is narration; on a terminal a progress
+bar from rich, loaded only then (the core never imports it at import time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from ceremony.commands.progress import Narrator
+from ceremony.engine import Engine
+from ceremony.errors import BadInputError
+from ceremony.journal import read_entries
+from ceremony.operators import ScriptedOperator, TtyOperator
+from ceremony.plan import load_plan
+
+
+def register(commands) -> None:
+    run = commands.add_parser("run", help="run a ceremony from a checked plan")
+    run.add_argument("plan", nargs="?", type=Path, help="the plan file (not with --resume)")
+    run.add_argument("--resume", type=Path, metavar="DIR",
+                     help="continue the interrupted ceremony in DIR from its journal")
+    _common(run)
+    run.set_defaults(handler=run_ceremony)
+    abort = commands.add_parser("abort", help="abort a ceremony and destroy the keys it created")
+    abort.add_argument("directory", type=Path, metavar="DIR", help="the ceremony directory")
+    _common(abort)
+    abort.set_defaults(handler=abort_ceremony)
+
+
+def _common(parser) -> None:
+    parser.add_argument("--plan", dest="plan_override", type=Path, metavar="PLAN",
+                        help="with --resume or abort: the plan, when it moved since the start")
+    parser.add_argument("--json", action="store_true", help="print events as JSON lines")
+    parser.add_argument("--yes", action="store_true",
+                        help="scripted run: answer read-backs, sign-offs and confirmations "
+                        "yes; the record says the answers were scripted")
+
+
+def _operator(args, env):
+    if args.yes:
+        return ScriptedOperator(env)
+    try:
+        tty = open("/dev/tty", "r+")  # noqa: SIM115 - kept open for the ceremony's prompts
+    except OSError:
+        raise BadInputError(
+            "no-terminal", "this ceremony needs people at a terminal and none is attached",
+            "Run it on a terminal, or pass --yes for a scripted run",
+        ) from None
+
+    def ask(text: str) -> str:
+        tty.write(text)
+        tty.flush()
+        return tty.readline()
+
+    def say(text: str) -> None:
+        tty.write(text + "\n")
+        tty.flush()
+
+    return TtyOperator(ask, say, env)
+
+
+def _plan_of(directory: Path, override: Path | None):
+    journal = directory / "journal.jsonl"
+    if not journal.is_file():
+        raise BadInputError(
+            "not-a-ceremony", f"{directory} holds no journal.jsonl",
+            "Give the directory of the interrupted ceremony",
+        )
+    path = override or Path(read_entries(journal)[0].data["plan"])
+    return load_plan(path, resuming=True)
+
+
+def _engine(plan, args, env, narrator):
+    return Engine(plan, _operator(args, env), narrator.event, env)
+
+
+def run_ceremony(args, env) -> int:
+    if (args.plan is None) == (args.resume is None):
+        raise BadInputError("usage", "give a plan file, or --resume DIR, but not both",
+                            "See 'ceremony run --help'")
+    if args.resume is not None:
+        plan = _plan_of(args.resume, args.plan_override)
+        with Narrator(args.json, len(plan.keys)) as narrator:
+            outcome = asyncio.run(_engine(plan, args, env, narrator).resume())
+    else:
+        plan = load_plan(args.plan)
+        with Narrator(args.json, len(plan.keys)) as narrator:
+            outcome = asyncio.run(_engine(plan, args, env, narrator).run())
+    if not args.json:
+        print(str(outcome.directory))
+        print(f"record.json SHA-256 {outcome.record_sha256}; signer {outcome.signer_fingerprint}",
+              file=sys.stderr)
+    return 0
+
+
+def abort_ceremony(args, env) -> int:
+    plan = _plan_of(args.directory, args.plan_override)
+    with Narrator(args.json, 0) as narrator:
+        count = asyncio.run(_engine(plan, args, env, narrator).abort())
+    if args.json:
+        json.dump({"destroyed": count}, sys.stdout)
+        sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,67 @@
+"""`ceremony verify DIR`: check a ceremony directory in software and summarise what held.
+
+The checks live in ceremony/verify.py, which the engine calls too; this module only reads the
+flags and prints the report. The exit code is 0 only when every check held (4 otherwise).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ceremony.azure.pgpwords import hex_groups
+from ceremony.commands.common import add_json_option, print_json
+from ceremony.record import SIGNATURE_ALGORITHM
+from ceremony.verify import VerifyReport, verify_ceremony
+
+
+def register(commands) -> None:
+    verify = commands.add_parser(
+        "verify", help="check a ceremony directory: signature, journal chain and every file",
+    )
+    verify.add_argument("directory", type=Path, metavar="DIR", help="the ceremony directory")
+    verify.add_argument(
+        "--signer", metavar="FINGERPRINT",
+        help="the signer's SHA-256 fingerprint from the paper log (spaces and colons allowed)",
+    )
+    verify.add_argument(
+        "--previous", type=Path, metavar="RECORD",
+        help="the previous ceremony's record.json, which this record must name",
+    )
+    add_json_option(verify)
+    verify.set_defaults(handler=run_verify)
+
+
+def run_verify(args, env) -> int:
+    report = verify_ceremony(args.directory, signer=args.signer, previous=args.previous)
+    for warning in report.warnings:
+        print(f"ceremony: warning: record self-test: {warning}", file=sys.stderr)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(summary(report, args.previous))
+    return 0
+
+
+def summary(report: VerifyReport, previous: Path | None) -> str:
+    pinned = " (matches --signer)" if report.signer_pinned else ""
+    lines = [
+        f"Verified:   ceremony {report.ceremony_id} in {report.directory}",
+        f"Signer:     {hex_groups(bytes.fromhex(report.signer_fingerprint))}{pinned}",
+        f"Record:     RFC 8785 canonical, {SIGNATURE_ALGORITHM} signature valid",
+        f"Journal:    {report.journal_entries} entries chained; the record covers the first "
+        f"{report.journal_signed}",
+        f"Files:      {len(report.files)} match their SHA-256 in the record; none unlisted",
+    ]
+    for key in report.keys:
+        public = f", public key {key.fingerprint_sha256}" if key.fingerprint_sha256 else ""
+        lines.append(f"Key:        {key.name} for {key.kid}{public}")
+    if report.previous_record_sha256 is None:
+        lines.append("Previous:   none (the record starts a chain)")
+    elif report.previous_checked:
+        lines.append(f"Previous:   {previous} (SHA-256 {report.previous_record_sha256})")
+    else:
+        lines.append(
+            f"Previous:   SHA-256 {report.previous_record_sha256} (not checked; give --previous)"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,15 @@
+"""The two human documents a ceremony leaves: `runbook.md` and `report.md`.
+
+Both are rendered from the record dict (docs/record-format.md, without `outputs`, which lists
+their own hashes) and the CMK catalog, not from engine objects, so they say exactly what the
+signed record says and can be rendered again from `record.json` alone. The engine calls these
+two functions; each document has its own module because each changes for its own readers: the
+runbook for the person at the Azure workstation, the report for signers and auditors.
+"""
+
+from __future__ import annotations
+
+from ceremony.report_md import report_markdown
+from ceremony.runbook_md import runbook_markdown
+
+__all__ = ["report_markdown", "runbook_markdown"]

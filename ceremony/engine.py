@@ -1,0 +1,360 @@
+"""The ceremony engine: runs a checked plan step by step, journals every step, asks an Operator.
+
+One engine serves every front end: it awaits each HSM call on the HSM thread and each human
+decision from its Operator, and reports progress as Events; it never prompts and never touches
+a widget. Every step is journaled before the next begins, and a key's CKA_ID is journaled
+before the key is created, so a crash at any point leaves every HSM object accounted for and
+`resume` can finish the ceremony from the journal (DESIGN.md sections 1-3).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ceremony import __version__
+from ceremony.azure.pgpwords import hex_groups, pgp_words
+from ceremony.ceremony_state import CeremonyState, read_state
+from ceremony.databricks.catalog import load_catalog
+from ceremony.documents import report_markdown, runbook_markdown
+from ceremony.errors import BadInputError, VerificationError
+from ceremony.events import Event, Kind
+from ceremony.export import export_key
+from ceremony.files import write_all_exclusive, write_exclusive
+from ceremony.hsm import HsmService
+from ceremony.hsm.keys import KeyFacts, KeyRef
+from ceremony.hsm.module import find_module
+from ceremony.hsm.templates import Policy
+from ceremony.journal import Journal
+from ceremony.operators import Operator
+from ceremony.plan_model import KeyEntry, PinSpec, Plan
+from ceremony.record import canonical, list_outputs, sha256_hex, signer_pem
+from ceremony.record_build import RecordBuilder
+from ceremony.secret import SecretPin, join
+from ceremony.verify import verify_ceremony
+
+KILL_HOOK = "CMK_CEREMONY_KILL_AFTER_SEQ"  # tests: SIGKILL this process after journal line N
+
+
+@dataclass(frozen=True)
+class Outcome:
+    directory: Path
+    record_sha256: str
+    signer_fingerprint: str
+    signer_created: bool
+
+
+class Engine:
+    def __init__(
+        self, plan: Plan, operator: Operator, emit: Callable[[Event], None] | None = None,
+        env: Mapping[str, str] = os.environ,
+    ) -> None:
+        self.plan = plan
+        self.operator = operator
+        self.emit = emit or (lambda event: None)
+        self.env = env
+        self.directory = plan.ceremony_dir
+        self.journal: Journal | None = None
+        self.service: HsmService | None = None
+        self.state = CeremonyState()
+        self.record = RecordBuilder(plan, operator)
+
+    # -- journal ------------------------------------------------------------------------------
+
+    def log(self, kind: Kind, message: str, **data) -> Event:
+        entry = self.journal.append(str(kind), {"message": message, **data})
+        event = Event.make(kind, message, entry.seq, **data)
+        self.emit(event)
+        if self.env.get(KILL_HOOK) == str(entry.seq):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return event
+
+    # -- entry points -------------------------------------------------------------------------
+
+    async def run(self) -> Outcome:
+        """A new ceremony: make its directory, then every step."""
+        self._create_directory()
+        self.journal = Journal.create(self.directory / "journal.jsonl")
+        self.log(Kind.CEREMONY_STARTED, f"ceremony {self.plan.ceremony.id} started",
+                 ceremony=self.plan.ceremony.id, plan=str(self.plan.path.resolve()),
+                 plan_sha256=self.plan.sha256, tool_version=__version__,
+                 operator=self.operator.kind)
+        return await self._steps()
+
+    async def resume(self) -> Outcome:
+        """Finish an interrupted ceremony from its journal."""
+        self.state, torn = read_state(self.directory, self.plan)
+        self.journal = Journal.open_existing(self.directory / "journal.jsonl",
+                                             drop_torn_tail=torn is not None)
+        self.log(Kind.RESUMED, f"ceremony {self.plan.ceremony.id} resumed",
+                 dropped_torn_line=torn is not None, operator=self.operator.kind)
+        for path in self.state.debris(self.directory):
+            path.unlink()
+            self.log(Kind.FILE_DISCARDED, f"discarded unfinished file {path.name}",
+                     file=str(path.relative_to(self.directory)))
+        return await self._steps()
+
+    async def abort(self) -> int:
+        """Record an abort, then, once confirmed, destroy the target keys this ceremony created.
+
+        The ceremony signer stays: it holds no customer data and signs later ceremonies.
+        """
+        self.state, torn = read_state(self.directory, self.plan, aborting=True)
+        self.journal = Journal.open_existing(self.directory / "journal.jsonl",
+                                             drop_torn_tail=torn is not None)
+        doomed = {name: key_id for name, key_id in self.state.intents.items()
+                  if name not in self.state.destroyed}
+        if not self.state.aborted:
+            self.log(Kind.ABORTED, f"ceremony {self.plan.ceremony.id} aborted",
+                     keys=sorted(doomed))
+        try:
+            if not doomed:
+                return 0
+            await self._select()
+            await self._login()
+            await self.operator.confirm_irreversible(
+                f"Destroy {len(doomed)} key(s) this ceremony created on token "
+                f"{self.record.token.label}: {', '.join(sorted(doomed))}")
+            specs = {key.name: key for key in self.plan.keys}
+            for name, key_id in doomed.items():
+                key = specs[name]
+                ref = KeyRef(key.label, key_id, key.spec)
+                count = await self.service.call(self.service.destroy, ref)
+                self.log(Kind.KEY_DESTROYED, f"key {name} destroyed on the token ({count} "
+                         "objects)", name=name, key_id=key_id.hex(), objects=count)
+            return len(doomed)
+        finally:
+            if self.service is not None:
+                self.service.close()
+            self.journal.close()
+
+    # -- the steps ----------------------------------------------------------------------------
+
+    async def _steps(self) -> Outcome:
+        try:
+            await self._open_token()
+            for key in self.plan.keys:
+                await self._key(key)
+            await self._acknowledgements()
+            for key in self.plan.keys:
+                if key.after_export == "destroy":
+                    await self._destroy(key)
+            return await self._finish()
+        finally:
+            if self.service is not None:
+                self.service.close()
+            self.journal.close()
+
+    def _create_directory(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise BadInputError(
+                "output-exists", f"{self.directory} already exists",
+                "A ceremony never writes into an existing directory; choose a new ceremony.id "
+                "or output.directory, or resume it with `ceremony run --resume`",
+            ) from None
+        (self.directory / "keys").mkdir()
+        write_exclusive(self.directory / "plan.toml", self._plan_bytes())
+
+    def _plan_bytes(self) -> bytes:
+        data = self.plan.path.read_bytes()
+        if sha256_hex(data) != self.plan.sha256:
+            raise BadInputError(
+                "plan-changed", f"plan file {self.plan.path} changed after it was checked",
+                "Check the plan again and start over",
+            )
+        return data
+
+    async def _pin(self, spec: PinSpec, role: str) -> SecretPin:
+        token = self.plan.hsm.token or self.plan.hsm.serial
+        if not spec.split:
+            return await self.operator.pin(f"{role} of token {token}", spec.source)
+        parts = [
+            await self.operator.pin(
+                f"{part.custodian} ({role} PIN part {n} of {len(spec.parts)})", part.source)
+            for n, part in enumerate(spec.parts, 1)
+        ]
+        return join(parts)
+
+    async def _select(self) -> None:
+        hsm = self.plan.hsm
+        module = find_module(str(hsm.module) if hsm.module else None, self.env)
+        self.service = service = HsmService(module, self.env)
+        self.record.token = info = await service.call(
+            service.select, label=hsm.token, serial=hsm.serial)
+        self.log(Kind.TOKEN_SELECTED, f"token {info.label} (serial {info.serial}) selected "
+                 "and locked", **self.record.token_json())
+
+    async def _login(self) -> None:
+        service = self.service
+        await service.call(service.login, await self._pin(self.plan.hsm.user_pin, "user"))
+        self.log(Kind.LOGGED_IN, f"user logged in to token {self.record.token.label}")
+
+    async def _open_token(self) -> None:
+        await self._select()
+        service = self.service
+        exports = [k for k in self.plan.keys if k.name not in self.state.exported]
+        if self.plan.hsm.wrap_policy == "trusted" and exports:
+            so_pin = await self._pin(self.plan.hsm.so_pin, "SO")
+            keks = {entry.kek.fingerprint: entry.kek for entry in self.plan.keks}
+            await service.call(service.stage_trusted_wrapping, list(keks.values()),
+                               len(exports), so_pin)
+            self.log(Kind.TRUSTED_STAGED, f"SO staged {len(keks)} trusted KEK(s) and "
+                     f"{len(exports)} ephemeral key(s) as session objects; SO logged out",
+                     keks=sorted(keks), ephemeral_keys=len(exports))
+        await self._login()
+        self.record.self_test = result = await service.call(service.self_test)
+        self.log(Kind.SELF_TEST, f"wrap self-test passed with {result.kwp_mechanism}",
+                 kwp_mechanism=result.kwp_mechanism, zero_padding=result.zero_padding,
+                 warnings=list(result.warnings))
+        for warning in result.warnings:
+            self.log(Kind.WARNING, warning)
+        await self._signer()
+
+    async def _signer(self) -> None:
+        service = self.service
+        ref = await service.call(service.find_signer)
+        created = self.state.signer_created or (
+            ref is not None and ref.key_id == self.state.signer_intent)
+        if ref is None:
+            key_id = self.state.signer_intent or await service.call(service.new_key_id)
+            if self.state.signer_intent is None:
+                self.log(Kind.KEY_INTENT, "creating the ceremony signer (EC P-384)",
+                         name="ceremony-signer", key_id=key_id.hex())
+            ref = await service.call(service.create_signer, key_id)
+            created = True
+        facts = await service.call(service.facts, ref)
+        self.record.set_signer(facts, created)
+        if created and not self.state.signer_ready:
+            message = (f"created the ceremony signer; write its fingerprint in the paper log: "
+                       f"{hex_groups(bytes.fromhex(facts.fingerprint))}")
+        else:
+            message = f"ceremony signer {facts.fingerprint[:16]}... found on the token"
+        if not self.state.signer_ready:
+            self.log(Kind.SIGNER_READY, message, key_id=ref.key_id.hex(),
+                     fingerprint=facts.fingerprint, created=created)
+
+    async def _key(self, key: KeyEntry) -> None:
+        service = self.service
+        ref = await self._created_key(key)
+        facts = await service.call(service.facts, ref)
+        self._check_known_fingerprint(key, facts)
+        if key.name not in self.state.created:
+            self.log(Kind.KEY_CREATED, f"key {key.name} ({key.spec}) created as {key.label}",
+                     **_facts_json(key, facts))
+        self.record.keys[key.name] = facts
+        value = facts.fingerprint or facts.kcv
+        if key.name not in self.state.confirmed:
+            custodian = self.plan.with_role("custodian")[0].name
+            await self.operator.confirm_readback(
+                custodian, key.name, hex_groups(bytes.fromhex(value)),
+                pgp_words(bytes.fromhex(value)))
+            self.log(Kind.KEY_CONFIRMED, f"read-back of key {key.name} confirmed",
+                     name=key.name, by=custodian, scripted=self.operator.scripted)
+        if key.name in self.state.exported:
+            self.record.exported[key.name] = self.state.exported[key.name]
+            return
+        kek = self.plan.kek(key.kek).kek
+        exported = await service.call(
+            export_key, service, self.record.token, facts, kek, self.directory / "keys",
+            key.name, key.azure_name)
+        files = {str(Path(p).relative_to(self.directory)): d for p, d in exported.sha256.items()}
+        self.record.exported[key.name] = {"files": files, "az_import_command":
+                                          exported.az_command}
+        self.log(Kind.KEY_EXPORTED, f"key {key.name} exported for {kek.kid.url}",
+                 name=key.name, files=files, az_import_command=exported.az_command)
+
+    async def _created_key(self, key: KeyEntry) -> KeyRef:
+        service = self.service
+        if key.name in self.state.intents:
+            ref = KeyRef(key.label, self.state.intents[key.name], key.spec)
+            if await service.call(service.key_present, ref):
+                return ref
+            if key.name in self.state.created:
+                raise VerificationError(
+                    "key-missing", f"key {key.name} (CKA_ID {ref.key_id.hex()}) was created "
+                    f"in this ceremony but is no longer on token {self.record.token.label}",
+                    "Stop: compare the token with the journal; the key may have been deleted",
+                )
+            return await service.call(service.generate, key.spec, key.label,
+                                      _policy(self.plan), ref.key_id)
+        key_id = await service.call(service.new_key_id)
+        self.log(Kind.KEY_INTENT, f"creating key {key.name} as {key.label}",
+                 name=key.name, label=key.label, key_id=key_id.hex())
+        return await service.call(service.generate, key.spec, key.label, _policy(self.plan),
+                                  key_id)
+
+    def _check_known_fingerprint(self, key: KeyEntry, facts: KeyFacts) -> None:
+        known = self.state.created.get(key.name)
+        if known is not None and (known.get("fingerprint"), known.get("kcv")) != (
+                facts.fingerprint, facts.kcv):
+            raise VerificationError(
+                "key-changed", f"key {key.name} on token {self.record.token.label} does not "
+                "match the fingerprint journaled when it was created",
+                "Stop: the token holds a different key under this CKA_ID",
+            )
+
+    async def _acknowledgements(self) -> None:
+        statement = self.record.statement()
+        for person in self.plan.participants:
+            if person.role == "custodian" or person.name in self.state.acknowledged:
+                continue
+            await self.operator.acknowledge(person.name, person.role, statement)
+            self.log(Kind.ACKNOWLEDGED, f"{person.name} ({person.role}) signed off",
+                     name=person.name, role=person.role, statement=statement,
+                     scripted=self.operator.scripted)
+
+    async def _destroy(self, key: KeyEntry) -> None:
+        if key.name in self.state.destroyed:
+            self.record.destroyed.add(key.name)
+            return
+        ref = self.record.keys[key.name].ref
+        await self.operator.confirm_irreversible(
+            f"Destroy key {key.name} ({key.label}) on token {self.record.token.label}; after "
+            "this it exists only in the BYOK package")
+        count = await self.service.call(self.service.destroy, ref)
+        self.record.destroyed.add(key.name)
+        self.log(Kind.KEY_DESTROYED, f"key {key.name} destroyed on the token ({count} objects)",
+                 name=key.name, key_id=ref.key_id.hex(), objects=count)
+
+    async def _finish(self) -> Outcome:
+        draft = self.record.draft(self.journal)
+        catalog = load_catalog()
+        write_all_exclusive({
+            self.directory / "runbook.md": runbook_markdown(draft, catalog).encode(),
+            self.directory / "report.md": report_markdown(draft, catalog).encode(),
+        })
+        self.log(Kind.DOCUMENTS_WRITTEN, "runbook.md and report.md written")
+        record = self.record.final(self.journal, list_outputs(self.directory))
+        data = canonical(record)
+        service = self.service
+        signature = await service.call(service.sign, self.record.signer_ref, data)
+        write_all_exclusive({
+            self.directory / "record.json": data,
+            self.directory / "record.json.sig": signature,
+            self.directory / "signer.pub.pem": signer_pem(self.record.signer_facts.public_der),
+        })
+        record_sha = sha256_hex(data)
+        self.log(Kind.RECORD_SIGNED, "record.json signed inside the HSM", sha256=record_sha)
+        fingerprint = self.record.signer_facts.fingerprint
+        verify_ceremony(self.directory, signer=fingerprint,
+                        previous=self.plan.ceremony.previous_record)
+        self.log(Kind.VERIFIED, "record signature, journal and every file verified in software")
+        self.log(Kind.CEREMONY_COMPLETED, f"ceremony {self.plan.ceremony.id} completed",
+                 directory=str(self.directory), record_sha256=record_sha,
+                 signer_fingerprint=fingerprint)
+        return Outcome(self.directory, record_sha, fingerprint, self.record.signer_created)
+
+
+def _policy(plan: Plan) -> Policy:
+    return Policy.TRUSTED if plan.hsm.wrap_policy == "trusted" else Policy.EXTRACTABLE
+
+
+def _facts_json(key: KeyEntry, facts: KeyFacts) -> dict:
+    return {"name": key.name, "label": key.label, "key_id": facts.ref.key_id.hex(),
+            "type": str(key.spec), "fingerprint": facts.fingerprint, "kcv": facts.kcv,
+            "attributes": facts.attributes}

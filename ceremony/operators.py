@@ -1,0 +1,109 @@
+"""The people at the ceremony, as the engine sees them: an Operator answers every decision.
+
+The engine never prompts. It asks an Operator for PINs, for the custodians' read-back of each
+fingerprint, for the participants' acknowledgements and for the typed "Yes" before an
+irreversible step. The TTY operator asks people at the terminal; the scripted operator answers
+from the plan and `--yes`, and the record says its answers were scripted. The TUI supplies its
+own operator with the same methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from ceremony.errors import StepFailed
+from ceremony.pins import Pinpad, PinSource, read_pin
+from ceremony.secret import SecretPin
+
+
+class Operator(Protocol):
+    kind: str  # "scripted", "tty" or "tui"
+
+    @property
+    def scripted(self) -> bool: ...
+
+    async def pin(self, who: str, source: PinSource) -> SecretPin | Pinpad: ...
+
+    async def confirm_readback(self, custodian: str, key: str, value: str,
+                               words: list[str]) -> None: ...
+
+    async def acknowledge(self, participant: str, role: str, statement: str) -> None: ...
+
+    async def confirm_irreversible(self, action: str) -> None: ...
+
+
+class ScriptedOperator:
+    """Answers from the plan's PIN sources and the --yes flag; nothing is asked."""
+
+    kind = "scripted"
+    scripted = True
+
+    def __init__(self, env: Mapping[str, str] = os.environ) -> None:
+        self.env = env
+
+    async def pin(self, who: str, source: PinSource) -> SecretPin | Pinpad:
+        return await read_pin(source, who, env=self.env)
+
+    async def confirm_readback(self, custodian, key, value, words) -> None:
+        return None
+
+    async def acknowledge(self, participant, role, statement) -> None:
+        return None
+
+    async def confirm_irreversible(self, action) -> None:
+        return None
+
+
+Ask = Callable[[str], str]
+Say = Callable[[str], None]
+
+
+class TtyOperator:
+    """Line prompts at the terminal; PINs with echo off through the PIN source `prompt`."""
+
+    kind = "tty"
+    scripted = False
+
+    def __init__(self, ask: Ask, say: Say, env: Mapping[str, str] = os.environ) -> None:
+        self._ask = ask
+        self._say = say
+        self.env = env
+
+    async def _question(self, text: str) -> str:
+        return (await asyncio.to_thread(self._ask, text)).strip()
+
+    async def pin(self, who: str, source: PinSource) -> SecretPin | Pinpad:
+        return await read_pin(source, who, env=self.env)
+
+    async def confirm_readback(self, custodian, key, value, words) -> None:
+        self._say(f"Key {key}: {value}")
+        self._say("  " + " ".join(words))
+        answer = await self._question(
+            f"{custodian}, read the words aloud against the token's display or the paper log. "
+            "Do they match? Type yes or no: "
+        )
+        if answer.lower() != "yes":
+            raise StepFailed(
+                "readback-rejected", f"{custodian} did not confirm the fingerprint of key {key}",
+                "Stop the ceremony; `ceremony abort DIR` destroys the keys it created",
+            )
+
+    async def acknowledge(self, participant, role, statement) -> None:
+        self._say(statement)
+        answer = await self._question(f"{participant} ({role}), type your name to sign off: ")
+        if answer != participant:
+            raise StepFailed(
+                "acknowledgement-refused", f"{participant} did not sign off ({role})",
+                "The ceremony stops without a record; resume it when everyone agrees",
+            )
+
+    async def confirm_irreversible(self, action) -> None:
+        answer = await self._question(f"{action}. This cannot be undone. Type Yes to go on: ")
+        if answer != "Yes":
+            raise StepFailed(
+                "not-confirmed", f"not confirmed: {action}",
+                "Nothing irreversible was done; run again when ready",
+            )

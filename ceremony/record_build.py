@@ -1,0 +1,135 @@
+"""Assemble the ceremony record (docs/record-format.md) from the plan, the engine and the journal.
+
+Acknowledgements and times come from the journal, not from memory, so a resumed ceremony's
+record holds what every run of it did.
+"""
+
+from __future__ import annotations
+
+from ceremony import __version__
+from ceremony.hsm.keys import KeyFacts, KeyRef
+from ceremony.hsm.signing import SIGNER_LABEL
+from ceremony.hsm.tokens import TokenInfo
+from ceremony.hsm.wrap import SelfTestResult
+from ceremony.journal import Journal, read_entries
+from ceremony.plan_coverage import coverage_for
+from ceremony.plan_model import KeyEntry, Plan
+from ceremony.record import RECORD_FORMAT, sha256_hex
+
+IMPORTED_NOTE = (
+    "imported key: LOCAL=false and ALWAYS_SENSITIVE=false, as for every key not generated on "
+    "this token; its secret existed outside this HSM before the import"
+)
+
+
+class RecordBuilder:
+    def __init__(self, plan: Plan, operator) -> None:
+        self.plan = plan
+        self.operator = operator
+        self.token: TokenInfo | None = None
+        self.self_test: SelfTestResult | None = None
+        self.signer_ref: KeyRef | None = None
+        self.signer_facts: KeyFacts | None = None
+        self.signer_created = False
+        self.keys: dict[str, KeyFacts] = {}
+        self.exported: dict[str, dict] = {}
+        self.destroyed: set[str] = set()
+        self.completed: str | None = None
+
+    def set_signer(self, facts: KeyFacts, created: bool) -> None:
+        self.signer_ref, self.signer_facts, self.signer_created = facts.ref, facts, created
+
+    def token_json(self) -> dict:
+        info = self.token.to_json()
+        return {name: info[name] for name in (
+            "label", "serial", "manufacturer", "model", "hardware_version", "firmware_version",
+            "library", "library_version")}
+
+    def statement(self) -> str:
+        names = ", ".join(f"{k.name} ({k.spec})" for k in self.plan.keys)
+        return (f"I witnessed ceremony {self.plan.ceremony.id} on token {self.token.label} "
+                f"(serial {self.token.serial}): keys {names} were created inside the HSM, their "
+                "fingerprints were read back, and their BYOK packages were written.")
+
+    def draft(self, journal: Journal) -> dict:
+        """The record without `outputs` and the journal head: what the documents render.
+
+        `completed` is fixed at the first draft, so the documents and the record agree.
+        """
+        entries = read_entries(journal.path)
+        self.completed = self.completed or entries[-1].time
+        plan = self.plan
+        previous = plan.ceremony.previous_record
+        return {
+            "format": RECORD_FORMAT,
+            "tool": {"name": "cmk-ceremony", "version": __version__},
+            "ceremony": {"id": plan.ceremony.id, "purpose": plan.ceremony.purpose,
+                         "workspaces": list(plan.ceremony.workspaces),
+                         "started": entries[0].time, "completed": self.completed},
+            "plan": {"file": "plan.toml", "sha256": plan.sha256},
+            "operator": {"kind": self.operator.kind, "scripted": self.operator.scripted},
+            "participants": self._participants(entries),
+            "token": self.token_json(),
+            "self_test": {"kwp_mechanism": self.self_test.kwp_mechanism,
+                          "zero_padding": self.self_test.zero_padding,
+                          "checked": list(self.self_test.checked),
+                          "warnings": list(self.self_test.warnings)},
+            "wrap_policy": plan.hsm.wrap_policy,
+            "keks": [self._kek(entry) for entry in plan.keks],
+            "keys": [self._key(key) for key in plan.keys],
+            "coverage": [report.to_json() for report in coverage_for(plan)],
+            "signer": {"label": SIGNER_LABEL, "key_id": self.signer_ref.key_id.hex(),
+                       "algorithm": "ECDSA P-384 SHA-384",
+                       "fingerprint_sha256": self.signer_facts.fingerprint,
+                       "created_in_this_ceremony": self.signer_created},
+            "previous_record_sha256": sha256_hex(previous.read_bytes()) if previous else None,
+        }
+
+    def final(self, journal: Journal, outputs: dict[str, str]) -> dict:
+        record = self.draft(journal)
+        record["outputs"] = outputs
+        record["journal"] = {"file": "journal.jsonl", "entries": journal.entries,
+                             "head": journal.head}
+        return record
+
+    def _participants(self, entries) -> list[dict]:
+        acks: dict[str, list[dict]] = {}
+        for entry in entries:
+            if entry.type == "acknowledged":
+                statement = entry.data["statement"]
+            elif entry.type == "key-confirmed":
+                statement = f"confirmed the read-back of key {entry.data['name']}'s fingerprint"
+            else:
+                continue
+            who = entry.data["name"] if entry.type == "acknowledged" else entry.data["by"]
+            acks.setdefault(who, []).append(
+                {"statement": statement, "time": entry.time, "scripted": entry.data["scripted"]})
+        return [{"name": p.name, "role": p.role, "acknowledgements": acks.get(p.name, [])}
+                for p in self.plan.participants]
+
+    @staticmethod
+    def _kek(entry) -> dict:
+        kid = entry.kek.kid
+        return {"name": entry.name, "kid": kid.url, "vault_kind": kid.vault_kind,
+                "vault_name": kid.vault_name, "cloud": kid.cloud, "bits": entry.kek.bits,
+                "fingerprint_sha256": entry.kek.fingerprint}
+
+    def _key(self, key: KeyEntry) -> dict:
+        facts = self.keys[key.name]
+        exported = self.exported[key.name]
+        files = sorted(exported["files"])
+        public = next((f for f in files if f.endswith(".pub.pem")), None)
+        return {
+            "name": key.name, "label": key.label, "key_id": facts.ref.key_id.hex(),
+            "type": key.spec.kind, "size": key.spec.size, "curve": key.spec.curve,
+            "origin": key.origin, "fingerprint_sha256": facts.fingerprint, "kcv": facts.kcv,
+            "attributes": facts.attributes, "wrap_policy": self.plan.hsm.wrap_policy,
+            "kek": key.kek, "azure_name": key.azure_name, "key_ops": list(key.key_ops),
+            "features": list(key.features), "workspaces": list(key.workspaces),
+            "after_export": key.after_export, "destroyed": key.name in self.destroyed,
+            "files": {"byok": next(f for f in files if f.endswith(".byok")),
+                      "public_key": public,
+                      "az_import": next(f for f in files if f.endswith(".az-import.txt"))},
+            "az_import_command": exported["az_import_command"],
+            "notes": [IMPORTED_NOTE] if key.origin == "import" else [],
+        }

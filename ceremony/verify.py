@@ -1,0 +1,395 @@
+"""Check a finished ceremony directory in software, without the HSM (DESIGN.md invariant 5).
+
+The engine runs this before it reports success, and an auditor runs `ceremony verify` later on
+a copy, so it must not depend on anything the engine keeps in memory: only the directory, the
+signer fingerprint from the paper log and the previous record. Nothing the directory says is
+believed until the signature holds: the record must be its own RFC 8785 form and be signed by
+the key it names; then the journal, every output, the plan, each package and public key are
+held to it. Each check raises at the first fault it finds, naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from ceremony.azure.byok import parse_byok
+from ceremony.errors import BadInputError, VerificationError
+from ceremony.journal import read_entries
+from ceremony.record import (
+    EVIDENCE,
+    OUTPUT_EXCLUDED,
+    RECORD_FORMAT,
+    canonical,
+    list_outputs,
+    load_signer_key,
+    public_der,
+    public_key_fingerprint,
+    read_file,
+    sha256_hex,
+    verify_record_signature,
+)
+
+_NOT_FORMAT = f"The record does not follow {RECORD_FORMAT} (docs/record-format.md)"
+_WHERE = "Give the directory a ceremony wrote: <output directory>/<ceremony id>"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class VerifiedKey:
+    name: str
+    kid: str  # the KEK kid its package is wrapped for
+    fingerprint_sha256: str | None  # of its public key; None for AES
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What `verify_ceremony` checked; one exists only when every check held."""
+
+    directory: Path
+    ceremony_id: str
+    signer_fingerprint: str
+    signer_pinned: bool  # the fingerprint also matched the one given (--signer)
+    journal_entries: int  # lines in journal.jsonl, chain intact
+    journal_signed: int  # the first lines, which record.json covers (journal.entries)
+    files: tuple[str, ...]  # outputs whose SHA-256 matched the record
+    keys: tuple[VerifiedKey, ...]
+    warnings: tuple[str, ...]  # the record's self_test warnings
+    previous_record_sha256: str | None
+    previous_checked: bool  # a previous record was given and matched
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "directory": str(self.directory)}
+
+
+def verify_ceremony(
+    directory: Path, *, signer: str | None = None, previous: Path | None = None
+) -> VerifyReport:
+    """Check everything in `directory`; VerificationError (or BadInputError) at the first fault.
+
+    `signer` is the fingerprint from the paper log (hex, any case, spaces and colons allowed);
+    `previous` is the previous ceremony's record.json, which the record must name.
+    """
+    pinned = None if signer is None else normalize_fingerprint(signer)
+    directory = Path(directory)
+    _fixed_files(directory)
+    record_path = directory / "record.json"
+    record_bytes = read_file(record_path)
+    record = _canonical_record(record_path, record_bytes)
+    if record.data.get("format") != RECORD_FORMAT:
+        raise VerificationError(
+            "record-format",
+            f"{record_path} has format {json.dumps(record.data.get('format'))}, "
+            f"expected {json.dumps(RECORD_FORMAT)}",
+            f"This tool verifies {RECORD_FORMAT} records only",
+        )
+    pem_path, sig_path = directory / "signer.pub.pem", directory / "record.json.sig"
+    pem = read_file(pem_path)
+    fingerprint = _signer(pem_path, pem, record, pinned)
+    verify_record_signature(pem, record_bytes, read_file(sig_path), source=str(sig_path))
+    journal_entries, journal_signed = _journal(directory, record)
+    outputs = _outputs(directory, record)
+    _plan(directory, record, outputs)
+    keys = _keys(directory, record, outputs)
+    previous_sha256 = _previous(record, previous)
+    return VerifyReport(
+        directory=directory,
+        ceremony_id=record.table("ceremony").text("id"),
+        signer_fingerprint=fingerprint,
+        signer_pinned=pinned is not None,
+        journal_entries=journal_entries,
+        journal_signed=journal_signed,
+        files=tuple(sorted(outputs)),
+        keys=keys,
+        warnings=tuple(record.table("self_test").texts("warnings")),
+        previous_record_sha256=previous_sha256,
+        previous_checked=previous is not None,
+    )
+
+
+def normalize_fingerprint(text: str) -> str:
+    """A SHA-256 fingerprint as written on paper: hex in any case, spaces and colons allowed."""
+    digits = re.sub(r"[\s:]", "", text).lower()
+    if not _HEX64.fullmatch(digits):
+        raise BadInputError(
+            "signer-fingerprint-invalid",
+            f"--signer {text!r} is not a SHA-256 fingerprint (64 hex digits; spaces and colons "
+            "allowed)",
+            "Copy the signer fingerprint from the paper log",
+        )
+    return digits
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """Typed access to the record's fields; a missing or mistyped one is record-invalid."""
+
+    data: dict
+    source: str  # the record file, for messages
+    where: str = ""  # where `data` sits in the record: "", "signer", "keys[2]"
+
+    def at(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def invalid(self, name: str, what: str) -> VerificationError:
+        return VerificationError(
+            "record-invalid", f"{self.source} field {self.at(name)} {what}", _NOT_FORMAT
+        )
+
+    def get(self, name: str, kinds: tuple[type, ...], what: str):
+        if name not in self.data or type(self.data[name]) not in kinds:
+            raise self.invalid(name, f"is missing or not {what}")
+        return self.data[name]
+
+    def text(self, name: str) -> str:
+        return self.get(name, (str,), "a string")
+
+    def texts(self, name: str) -> list[str]:
+        values = self.get(name, (list,), "a list of strings")
+        if not all(type(value) is str for value in values):
+            raise self.invalid(name, "is missing or not a list of strings")
+        return values
+
+    def table(self, name: str) -> _Fields:
+        return _Fields(self.get(name, (dict,), "an object"), self.source, self.at(name))
+
+    def tables(self, name: str) -> list[_Fields]:
+        values = self.get(name, (list,), "a list of objects")
+        if not all(type(value) is dict for value in values):
+            raise self.invalid(name, "is missing or not a list of objects")
+        return [
+            _Fields(value, self.source, f"{self.at(name)}[{index}]")
+            for index, value in enumerate(values, start=1)
+        ]
+
+    def listed(self, name: str, outputs: dict[str, str], *, optional: bool = False) -> str | None:
+        """A file path field whose file must be one of the record's (already checked) outputs."""
+        kinds = (str, type(None)) if optional else (str,)
+        path = self.get(name, kinds, "a string or null" if optional else "a string")
+        if path is not None and path not in outputs:
+            raise self.invalid(name, f"names {path!r}, which outputs does not list")
+        return path
+
+
+def _fixed_files(directory: Path) -> None:
+    if not directory.is_dir():
+        raise BadInputError("ceremony-dir-missing", f"{directory} is not a directory", _WHERE)
+    missing = [name for name in OUTPUT_EXCLUDED if not (directory / name).exists()]
+    if len(missing) == len(OUTPUT_EXCLUDED):
+        raise BadInputError(
+            "not-a-ceremony-dir",
+            f"{directory} is not a ceremony directory: it has none of "
+            + ", ".join(OUTPUT_EXCLUDED),
+            _WHERE,
+        )
+    if missing:
+        raise VerificationError(
+            "ceremony-file-missing",
+            f"{directory / missing[0]} is missing",
+            f"A finished ceremony has {', '.join(OUTPUT_EXCLUDED)}: this one did not finish, "
+            f"or a file was removed; {EVIDENCE}",
+        )
+
+
+def _canonical_record(path: Path, data: bytes) -> _Fields:
+    changed = f"record.json changed after it was signed; {EVIDENCE}"
+    try:
+        value = json.loads(data)
+    except ValueError:
+        raise VerificationError("record-not-json", f"{path} is not JSON", changed) from None
+    try:
+        exact = canonical(value) == data
+    except ValueError:  # NaN, infinities, integers beyond 2**53
+        exact = False
+    if not exact:
+        raise VerificationError(
+            "record-not-canonical",
+            f"{path} is not in RFC 8785 canonical form",
+            f"Whitespace, key order and number forms count: {changed}",
+        )
+    if type(value) is not dict:
+        raise VerificationError("record-invalid", f"{path} is not a JSON object", _NOT_FORMAT)
+    return _Fields(value, str(path))
+
+
+def _signer(path: Path, pem: bytes, record: _Fields, pinned: str | None) -> str:
+    key = load_signer_key(pem, str(path))
+    fingerprint = public_key_fingerprint(public_der(key))
+    named = record.table("signer").text("fingerprint_sha256")
+    if fingerprint != named:
+        raise VerificationError(
+            "signer-fingerprint-mismatch",
+            f"{path} has fingerprint {fingerprint}, but record.json names signer {named}",
+            f"signer.pub.pem is not the key the record names; compare both with the paper log "
+            f"and {EVIDENCE}",
+        )
+    if pinned is not None and fingerprint != pinned:
+        raise VerificationError(
+            "signer-not-pinned",
+            f"{path} has fingerprint {fingerprint}, not {pinned} as given with --signer",
+            f"Another key signed this record; {EVIDENCE}",
+        )
+    return fingerprint
+
+
+def _journal(directory: Path, record: _Fields) -> tuple[int, int]:
+    """The whole chain holds, and its line journal.entries is the one the record names."""
+    path = directory / "journal.jsonl"
+    entries = read_entries(path)
+    journal = record.table("journal")
+    signed = journal.get("entries", (int,), "an integer")
+    if signed < 1:
+        raise journal.invalid("entries", "is not a positive integer")
+    if len(entries) < signed:
+        raise VerificationError(
+            "journal-truncated",
+            f"{path} has {len(entries)} lines, fewer than the {signed} record.json covers",
+            f"Lines were removed after the record was signed; {EVIDENCE}",
+        )
+    if entries[signed - 1].line_hash != journal.text("head"):
+        raise VerificationError(
+            "journal-head-mismatch",
+            f"{path} line {signed} is not the line record.json covers: its SHA-256 is not "
+            "journal.head",
+            f"The journal was rewritten after the record was signed; {EVIDENCE}",
+        )
+    return len(entries), signed
+
+
+def _outputs(directory: Path, record: _Fields) -> dict[str, str]:
+    """Every listed file is there with its SHA-256, and nothing else is (list_outputs)."""
+    listed = record.get("outputs", (dict,), "an object")
+    for name, digest in listed.items():
+        if not _output_path(name):
+            raise record.invalid(
+                "outputs", f"lists {name!r}, which is not an output path inside the directory"
+            )
+        if type(digest) is not str:
+            raise record.invalid("outputs", f"gives {name!r} a SHA-256 that is not a string")
+    for name, digest in sorted(listed.items()):
+        path = directory / name
+        if not path.is_file():
+            raise VerificationError(
+                "output-missing",
+                f"{path} is listed in record.json but missing",
+                f"A file was removed after the record was signed; {EVIDENCE}",
+            )
+        actual = sha256_hex(read_file(path))
+        if actual != digest:
+            raise VerificationError(
+                "output-altered",
+                f"{path} has SHA-256 {actual}, but record.json lists {digest}",
+                f"The file was changed after the record was signed; {EVIDENCE}",
+            )
+    for name in list_outputs(directory):
+        if name not in listed:
+            raise VerificationError(
+                "output-unlisted",
+                f"{directory / name} is not listed in record.json",
+                f"A file was added after the record was signed; {EVIDENCE}",
+            )
+    return listed
+
+
+def _output_path(name: str) -> bool:
+    """A relative path with "/" that stays inside the directory and is not one of the fixed four."""
+    path = PurePosixPath(name)
+    return (
+        name.isprintable()
+        and "\\" not in name
+        and path.as_posix() == name
+        and not path.is_absolute()
+        and ".." not in path.parts
+        and name not in OUTPUT_EXCLUDED
+    )
+
+
+def _plan(directory: Path, record: _Fields, outputs: dict[str, str]) -> None:
+    plan = record.table("plan")
+    name = plan.listed("file", outputs)
+    if outputs[name] != plan.text("sha256"):
+        raise VerificationError(
+            "plan-mismatch",
+            f"{directory / name} has SHA-256 {outputs[name]}, but record.json plan.sha256 is "
+            f"{plan.text('sha256')}",
+            f"The record names another plan than the one in the directory; {EVIDENCE}",
+        )
+
+
+def _keys(directory: Path, record: _Fields, outputs: dict[str, str]) -> tuple[VerifiedKey, ...]:
+    """Each package is for its KEK's kid and each public key has the recorded fingerprint."""
+    kids = {kek.text("name"): kek.text("kid") for kek in record.tables("keks")}
+    verified = []
+    for key in record.tables("keys"):
+        name, kek = key.text("name"), key.text("kek")
+        if kek not in kids:
+            raise key.invalid("kek", f"names {kek!r}, which keks does not list")
+        files = key.table("files")
+        byok = directory / files.listed("byok", outputs)
+        data = read_file(byok)
+        try:
+            package = parse_byok(data, str(byok))
+        except BadInputError as error:
+            raise VerificationError(
+                error.code, error.message, f"The ceremony did not write this package; {EVIDENCE}"
+            ) from None
+        if package.kid != kids[kek]:
+            raise VerificationError(
+                "byok-kid-mismatch",
+                f"{byok} has header kid {package.kid}, but record.json gives KEK {kek} the kid "
+                f"{kids[kek]}",
+                f"The package is wrapped for another KEK: do not import it; {EVIDENCE}",
+            )
+        fingerprint = key.get("fingerprint_sha256", (str, type(None)), "a string or null")
+        public_key = files.listed("public_key", outputs, optional=True)
+        if public_key is not None:
+            _public_key(directory / public_key, name, fingerprint)
+        verified.append(VerifiedKey(name, package.kid, fingerprint))
+    return tuple(verified)
+
+
+def _public_key(path: Path, name: str, fingerprint: str | None) -> None:
+    data = read_file(path)
+    try:
+        actual = public_key_fingerprint(public_der(load_pem_public_key(data)))
+    except (ValueError, UnsupportedAlgorithm):
+        raise VerificationError(
+            "public-key-invalid",
+            f"{path} is not a PEM public key",
+            f"The ceremony did not write this file; {EVIDENCE}",
+        ) from None
+    if actual != fingerprint:
+        raise VerificationError(
+            "key-fingerprint-mismatch",
+            f"{path} has fingerprint {actual}, but record.json gives key {name} the fingerprint "
+            f"{fingerprint or 'null'}",
+            f"This is not the public key of the key the ceremony made; {EVIDENCE}",
+        )
+
+
+def _previous(record: _Fields, previous: Path | None) -> str | None:
+    """The record names the previous record given (its file's SHA-256), when one is given."""
+    named = record.get("previous_record_sha256", (str, type(None)), "a string or null")
+    if previous is None:
+        return named
+    actual = sha256_hex(read_file(previous))
+    if named is None:
+        raise VerificationError(
+            "previous-record-none",
+            f"{record.source} names no previous record (previous_record_sha256 is null), but "
+            f"--previous {previous} was given",
+            "This ceremony is not chained to a previous one; check which record you expected",
+        )
+    if actual != named:
+        raise VerificationError(
+            "previous-record-mismatch",
+            f"{previous} has SHA-256 {actual}, but {record.source} previous_record_sha256 is "
+            f"{named}",
+            "This ceremony follows another record; find the record.json it names",
+        )
+    return named

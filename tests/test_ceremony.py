@@ -1,0 +1,107 @@
+"""A whole headless ceremony on SoftHSM, from plan to verified record, and what it leaves."""
+
+import json
+import subprocess
+
+import pytest
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
+
+from ceremony.azure.byok import parse_byok
+from ceremony.cli import main
+from ceremony.hsm import HsmService
+from ceremony.keyspec import KeySpec
+from ceremony.secret import SecretPin
+from tests.conftest import MODULE, SO_PIN, TOKEN, USER_PIN
+from tests.support.rehearsal import example_plan, make_vault, small_plan
+
+PIN_ENV = {"CEREMONY_USER_PIN": USER_PIN, "CEREMONY_SO_PIN": SO_PIN}
+
+
+@pytest.fixture
+def vault(token_store):
+    vault, kek = make_vault(token_store)
+    yield vault, kek
+    vault.service.close()
+
+
+def _token_labels(token_store) -> list[str]:
+    service = HsmService(MODULE, token_store.env)
+    service.select(label=TOKEN)
+    service.login(SecretPin(USER_PIN))
+    labels = service.in_session(
+        lambda session: sorted({obj.label for obj in session.get_objects({})}))
+    service.close()
+    return labels
+
+
+def test_full_ceremony_from_the_example_plan(vault, token_store, tmp_path, capsys):
+    rehearsal, kek = vault
+    plan = example_plan(tmp_path / "plan", kek)
+    env = {**token_store.env, **PIN_ENV}
+    assert main(["run", str(plan), "--yes", "--json"], env=env) == 0
+    out, err = capsys.readouterr()
+    events = [json.loads(line) for line in out.splitlines()]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "ceremony-started" and kinds[-1] == "ceremony-completed"
+    assert kinds.count("key-exported") == 3 and "warning" in kinds
+    directory = tmp_path / "plan" / "ceremonies" / "2026-q4-databricks-cmk"
+    names = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
+                   if p.is_file())
+    assert names == sorted([
+        "plan.toml", "journal.jsonl", "record.json", "record.json.sig", "signer.pub.pem",
+        "runbook.md", "report.md",
+        *(f"keys/{k}.{ext}" for k in ("managed-services", "managed-disks", "dbfs-root")
+          for ext in ("byok", "pub.pem", "az-import.txt")),
+    ])
+    record = json.loads((directory / "record.json").read_bytes())
+    assert record["operator"] == {"kind": "scripted", "scripted": True}
+    assert [k["name"] for k in record["keys"]] == ["managed-services", "managed-disks",
+                                                    "dbfs-root"]
+    assert record["signer"]["created_in_this_ceremony"] is True
+    assert record["self_test"]["zero_padding"] == 5
+    # Anyone can check it: the openssl one-liner and ceremony verify.
+    check = subprocess.run(
+        ["openssl", "dgst", "-sha384", "-verify", "signer.pub.pem", "-signature",
+         "record.json.sig", "record.json"], cwd=directory, capture_output=True, text=True)
+    assert check.stdout == "Verified OK\n"
+    fingerprint = record["signer"]["fingerprint_sha256"]
+    assert main(["verify", str(directory), "--signer", fingerprint]) == 0
+    # The vault token imports every package and finds the ceremony's keys.
+    for key in record["keys"]:
+        package = parse_byok((directory / key["files"]["byok"]).read_bytes(), "x")
+        public = load_pem_public_key((directory / key["files"]["public_key"]).read_bytes())
+        spki = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo).hex()
+        spec = KeySpec(key["type"], key["size"], key["curve"])
+        assert rehearsal.import_byok(kek, package.ciphertext, spec, spki).evidence
+    # PINs appear nowhere.
+    for path in directory.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert USER_PIN.encode() not in data and SO_PIN.encode() not in data, path
+    assert USER_PIN not in out + err and SO_PIN not in out + err
+
+
+def test_second_run_of_the_same_plan_is_refused(vault, token_store, tmp_path, capsys):
+    _, kek = vault
+    plan = small_plan(tmp_path / "plan", kek)
+    env = {**token_store.env, **PIN_ENV}
+    assert main(["run", str(plan), "--yes"], env=env) == 0
+    capsys.readouterr()
+    assert main(["run", str(plan), "--yes"], env=env) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ceremony: error: {plan}: output.directory: ")
+    assert "already exists: ceremony small was run there" in err
+
+
+def test_destroy_after_export_leaves_only_the_kept_key(vault, token_store, tmp_path, capsys):
+    _, kek = vault
+    plan = small_plan(tmp_path / "plan", kek)
+    assert main(["run", str(plan), "--yes"], env={**token_store.env, **PIN_ENV}) == 0
+    record = json.loads((tmp_path / "plan" / "out" / "small" / "record.json").read_bytes())
+    assert {k["name"]: k["destroyed"] for k in record["keys"]} == {
+        "services": False, "disks": True}
+    assert _token_labels(token_store) == ["cmk-ceremony-signer", "cmk-services"]
