@@ -12,8 +12,9 @@ from pathlib import Path
 
 from ceremony.errors import BadInputError
 from ceremony.events import Kind
+from ceremony.hsm.keys import KeyFacts, KeyRef
 from ceremony.journal import TornTail, read_entries, verify_journal
-from ceremony.plan_model import Plan
+from ceremony.plan_model import KeyEntry, Plan
 
 REDONE_AT_THE_END = ("runbook.md", "report.md", "record.json", "record.json.sig",
                      "signer.pub.pem")
@@ -26,11 +27,18 @@ class CeremonyState:
     confirmed: set[str] = field(default_factory=set)
     exported: dict[str, dict] = field(default_factory=dict)  # key name -> files, az command
     acknowledged: set[str] = field(default_factory=set)
+    destroy_confirmed: set[str] = field(default_factory=set)
     destroyed: set[str] = field(default_factory=set)
     signer_intent: bytes | None = None
     signer_ready: bool = False
     signer_created: bool = False
     aborted: bool = False
+
+    def journaled_facts(self, key: KeyEntry) -> KeyFacts:
+        """A key's facts as its key-created line recorded them (for a key already destroyed)."""
+        data = self.created[key.name]
+        ref = KeyRef(key.label, bytes.fromhex(data["key_id"]), key.spec)
+        return KeyFacts(ref, data["fingerprint"], data["kcv"], None, data["attributes"])
 
     def debris(self, directory: Path) -> list[Path]:
         """Files the journal does not account for: half-written or written after the last line."""
@@ -98,5 +106,7 @@ def _apply(state: CeremonyState, kind: str, data: dict, aborting: bool) -> None:
                                 "az_import_command": data["az_import_command"]}
     elif kind == Kind.ACKNOWLEDGED:
         state.acknowledged.add(name)
+    elif kind == Kind.DESTROY_CONFIRMED:
+        state.destroy_confirmed.add(name)
     elif kind == Kind.KEY_DESTROYED:
         state.destroyed.add(name)

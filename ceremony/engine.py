@@ -20,7 +20,7 @@ from ceremony.azure.pgpwords import hex_groups, pgp_words
 from ceremony.ceremony_state import CeremonyState, read_state
 from ceremony.databricks.catalog import load_catalog
 from ceremony.documents import report_markdown, runbook_markdown
-from ceremony.errors import BadInputError, VerificationError
+from ceremony.errors import BadInputError, CeremonyError, VerificationError
 from ceremony.events import Event, Kind
 from ceremony.export import export_key
 from ceremony.files import write_all_exclusive, write_exclusive
@@ -75,8 +75,16 @@ class Engine:
     # -- entry points -------------------------------------------------------------------------
 
     async def run(self) -> Outcome:
-        """A new ceremony: make its directory, then every step."""
-        self._create_directory()
+        """A new ceremony: take the token, make its directory, then every step.
+
+        The token comes first, so a token that is missing or in use leaves nothing on disk.
+        """
+        await self._take_token()
+        try:
+            self._create_directory()
+        except BaseException:
+            self.service.close()
+            raise
         self.journal = Journal.create(self.directory / "journal.jsonl")
         self.log(Kind.CEREMONY_STARTED, f"ceremony {self.plan.ceremony.id} started",
                  ceremony=self.plan.ceremony.id, plan=str(self.plan.path.resolve()),
@@ -135,18 +143,25 @@ class Engine:
 
     async def _steps(self) -> Outcome:
         try:
-            await self._open_token()
-            for key in self.plan.keys:
-                await self._key(key)
-            await self._acknowledgements()
-            for key in self.plan.keys:
-                if key.after_export == "destroy":
-                    await self._destroy(key)
-            return await self._finish()
+            return await self._all_steps()
+        except CeremonyError as error:
+            self.log(Kind.STEP_FAILED, f"stopped: {error.message}", code=error.code,
+                     error=error.message, hint=error.hint)
+            raise
         finally:
             if self.service is not None:
                 self.service.close()
             self.journal.close()
+
+    async def _all_steps(self) -> Outcome:
+        await self._open_token()
+        for key in self.plan.keys:
+            await self._key(key)
+        await self._acknowledgements()
+        for key in self.plan.keys:
+            if key.after_export == "destroy":
+                await self._destroy(key)
+        return await self._finish()
 
     def _create_directory(self) -> None:
         try:
@@ -180,12 +195,17 @@ class Engine:
         ]
         return join(parts)
 
-    async def _select(self) -> None:
+    async def _take_token(self) -> None:
         hsm = self.plan.hsm
         module = find_module(str(hsm.module) if hsm.module else None, self.env)
         self.service = service = HsmService(module, self.env)
-        self.record.token = info = await service.call(
+        self.record.token = await service.call(
             service.select, label=hsm.token, serial=hsm.serial)
+
+    async def _select(self) -> None:
+        if self.service is None:
+            await self._take_token()
+        info = self.record.token
         self.log(Kind.TOKEN_SELECTED, f"token {info.label} (serial {info.serial}) selected "
                  "and locked", **self.record.token_json())
 
@@ -240,6 +260,12 @@ class Engine:
 
     async def _key(self, key: KeyEntry) -> None:
         service = self.service
+        if key.name in self.state.destroy_confirmed:
+            # Exported and confirmed for destruction before the interruption: the journal
+            # holds its facts, the token may no longer hold the key.
+            self.record.keys[key.name] = self.state.journaled_facts(key)
+            self.record.exported[key.name] = self.state.exported[key.name]
+            return
         ref = await self._created_key(key)
         facts = await service.call(service.facts, ref)
         self._check_known_fingerprint(key, facts)
@@ -309,13 +335,18 @@ class Engine:
                      scripted=self.operator.scripted)
 
     async def _destroy(self, key: KeyEntry) -> None:
+        """Destroy the token copy; the confirmation is journaled first, so resume can tell a
+        key destroyed just before a crash from a key that went missing."""
+        self.record.destroyed.add(key.name)
         if key.name in self.state.destroyed:
-            self.record.destroyed.add(key.name)
             return
         ref = self.record.keys[key.name].ref
-        await self.operator.confirm_irreversible(
-            f"Destroy key {key.name} ({key.label}) on token {self.record.token.label}; after "
-            "this it exists only in the BYOK package")
+        if key.name not in self.state.destroy_confirmed:
+            await self.operator.confirm_irreversible(
+                f"Destroy key {key.name} ({key.label}) on token {self.record.token.label}; "
+                "after this it exists only in the BYOK package")
+            self.log(Kind.DESTROY_CONFIRMED, f"destruction of key {key.name} confirmed",
+                     name=key.name, key_id=ref.key_id.hex(), scripted=self.operator.scripted)
         count = await self.service.call(self.service.destroy, ref)
         self.record.destroyed.add(key.name)
         self.log(Kind.KEY_DESTROYED, f"key {key.name} destroyed on the token ({count} objects)",

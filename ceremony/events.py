@@ -28,11 +28,13 @@ class Kind(StrEnum):
     KEY_CONFIRMED = "key-confirmed"
     KEY_EXPORTED = "key-exported"
     ACKNOWLEDGED = "acknowledged"
+    DESTROY_CONFIRMED = "destroy-confirmed"
     KEY_DESTROYED = "key-destroyed"
     DOCUMENTS_WRITTEN = "documents-written"
     RECORD_SIGNED = "record-signed"
     VERIFIED = "verified"
     CEREMONY_COMPLETED = "ceremony-completed"
+    STEP_FAILED = "step-failed"
     ABORTED = "ceremony-aborted"
 
 

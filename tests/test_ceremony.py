@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import sys
 
 import pytest
 from cryptography.hazmat.primitives.serialization import (
@@ -105,3 +106,55 @@ def test_destroy_after_export_leaves_only_the_kept_key(vault, token_store, tmp_p
     assert {k["name"]: k["destroyed"] for k in record["keys"]} == {
         "services": False, "disks": True}
     assert _token_labels(token_store) == ["cmk-ceremony-signer", "cmk-services"]
+
+
+def test_a_second_ceremony_on_the_same_token_is_refused(vault, token_store, tmp_path, capsys):
+    from tests.test_lock import HOLDER
+
+    _, kek = vault
+    plan = small_plan(tmp_path / "plan", kek)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER], env=token_store.env, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        assert main(["run", str(plan), "--yes"], env={**token_store.env, **PIN_ENV}) == 3
+        assert capsys.readouterr().err == (
+            f"ceremony: error: token {TOKEN} is in use by process {holder.pid}. Wait for that "
+            "ceremony to finish, or stop it; two runs never share a token\n"
+        )
+        assert not (tmp_path / "plan" / "out").exists()  # nothing half-written
+    finally:
+        holder.communicate("\n", timeout=30)
+
+
+def test_split_user_pin_is_entered_in_parts(vault, token_store, tmp_path, capsys):
+    _, kek = vault
+    plan = small_plan(tmp_path / "plan", kek)
+    text = plan.read_text().replace(
+        'user_pin = "env:CEREMONY_USER_PIN"',
+        'user_pin = { parts = [{ custodian = "Cid", source = "env:PIN_PART_CID" },\n'
+        '                      { custodian = "Cora", source = "env:PIN_PART_CORA" }] }')
+    plan.write_text(text)
+    env = {**token_store.env, "CEREMONY_SO_PIN": SO_PIN,
+           "PIN_PART_CID": USER_PIN[:3], "PIN_PART_CORA": USER_PIN[3:]}
+    assert main(["run", str(plan), "--yes"], env=env) == 0
+
+
+def test_wrong_user_pin_fails_with_exit_3_and_no_pin_in_the_journal(
+    vault, token_store, tmp_path, capsys,
+):
+    _, kek = vault
+    plan = small_plan(tmp_path / "plan", kek)
+    env = {**token_store.env, **PIN_ENV, "CEREMONY_USER_PIN": "864209"}
+    assert main(["run", str(plan), "--yes"], env=env) == 3
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"ceremony: error: wrong user PIN for token {TOKEN} (token reports: user PIN count "
+        "low). Check the PIN source; every wrong try counts against the token's retry limit"
+    )
+    journal = (tmp_path / "plan" / "out" / "small" / "journal.jsonl").read_text()
+    assert "864209" not in journal and SO_PIN not in journal
+    assert json.loads(journal.splitlines()[-1])["data"]["code"] == "pin-incorrect"
+    # The failed run is resumable once the right PIN is at hand.
+    env["CEREMONY_USER_PIN"] = USER_PIN
+    assert main(["run", "--resume", str(tmp_path / "plan" / "out" / "small"), "--yes"],
+                env=env) == 0

@@ -1,0 +1,91 @@
+"""A ceremony killed at any journal step resumes to a record that verifies, with no stray key.
+
+The engine's kill hook (CMK_CEREMONY_KILL_AFTER_SEQ) SIGKILLs the process right after journal
+line N is on disk: the harshest crash, no cleanup at all. Then `ceremony run --resume DIR`
+finishes the ceremony, `ceremony verify` accepts it, and the token holds exactly the keys the
+plan keeps, plus the signer.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ceremony.cli import main
+from ceremony.engine import KILL_HOOK
+from ceremony.hsm import HsmService
+from ceremony.secret import SecretPin
+from tests.conftest import MODULE, TOKEN, USER_PIN
+from tests.support.rehearsal import make_vault, small_plan
+from tests.test_ceremony import PIN_ENV
+
+FULL_RUN_LINES = 24  # journal lines of an uninterrupted small_plan ceremony
+
+
+def _cli(env, *args):
+    return subprocess.run([sys.executable, "-m", "ceremony", *args], env=env,
+                          capture_output=True, text=True)
+
+
+def _labels(token_store):
+    service = HsmService(MODULE, token_store.env)
+    service.select(label=TOKEN)
+    service.login(SecretPin(USER_PIN))
+    labels = service.in_session(lambda s: sorted({o.label for o in s.get_objects({})}))
+    service.close()
+    return labels
+
+
+@pytest.fixture
+def setup(token_store, tmp_path):
+    vault, kek = make_vault(token_store)
+    vault.service.close()
+    plan = small_plan(tmp_path / "plan", kek)
+    return plan, tmp_path / "plan" / "out" / "small", {**token_store.env, **PIN_ENV}
+
+
+def test_an_uninterrupted_run_has_the_expected_number_of_lines(setup):
+    plan, directory, env = setup
+    assert _cli(env, "run", str(plan), "--yes").returncode == 0
+    lines = (directory / "journal.jsonl").read_text().splitlines()
+    assert len(lines) == FULL_RUN_LINES
+    assert json.loads(lines[-1])["type"] == "ceremony-completed"
+
+
+@pytest.mark.parametrize("seq", range(1, FULL_RUN_LINES))
+def test_killed_after_each_journal_line_resumes_to_a_verified_record(
+    setup, token_store, seq, capsys,
+):
+    plan, directory, env = setup
+    killed = _cli({**env, KILL_HOOK: str(seq)}, "run", str(plan), "--yes")
+    assert killed.returncode == -9, killed.stderr
+    assert len((directory / "journal.jsonl").read_text().splitlines()) == seq
+    resumed = _cli(env, "run", "--resume", str(directory), "--yes")
+    assert resumed.returncode == 0, resumed.stderr
+    assert main(["verify", str(directory)]) == 0
+    assert _labels(token_store) == ["cmk-ceremony-signer", "cmk-services"]
+    record = json.loads((directory / "record.json").read_bytes())
+    assert [k["destroyed"] for k in record["keys"]] == [False, True]
+    assert record["signer"]["created_in_this_ceremony"] is True
+    types = [json.loads(line)["type"] for line in
+             (directory / "journal.jsonl").read_text().splitlines()]
+    assert types.count("resumed") == 1 and types[-1] == "ceremony-completed"
+    assert types.count("key-created") == 2
+
+
+def test_abort_destroys_the_keys_the_ceremony_created(setup, token_store, capsys):
+    plan, directory, env = setup
+    killed = _cli({**env, KILL_HOOK: "14"}, "run", str(plan), "--yes")  # both keys created
+    assert killed.returncode == -9
+    assert _labels(token_store) == ["cmk-ceremony-signer", "cmk-disks", "cmk-services"]
+    assert main(["abort", str(directory), "--yes", "--json"], env=env) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"destroyed": 2}
+    assert _labels(token_store) == ["cmk-ceremony-signer"]  # the signer stays
+    types = [json.loads(line)["type"] for line in
+             (directory / "journal.jsonl").read_text().splitlines()]
+    assert types[-5:] == ["ceremony-aborted", "token-selected", "logged-in", "key-destroyed",
+                          "key-destroyed"]
+    assert main(["run", "--resume", str(directory), "--yes"], env=env) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "ceremony: error: this ceremony was aborted. Start a new ceremony")
