@@ -9,8 +9,10 @@ login only public objects are visible, so a label that looks free is checked aga
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ceremony.errors import TokenError
+from ceremony.export import export_paths
 from ceremony.hsm import HsmService
 from ceremony.hsm.tokens import TokenInfo
 from ceremony.plan_model import Plan
@@ -72,9 +74,8 @@ def planned_files(plan: Plan) -> tuple[str, ...]:
     """The files the ceremony writes under `plan.ceremony_dir` (DESIGN.md section 4)."""
     files = ["plan.toml", "journal.jsonl", "record.json", "record.json.sig", "signer.pub.pem"]
     for key in plan.keys:
-        files.append(f"keys/{key.name}.byok")
-        if key.spec.asymmetric:
-            files.append(f"keys/{key.name}.pub.pem")
+        files += [path.as_posix() for path in
+                  export_paths(Path("keys"), key.name, key.spec.asymmetric)]
     return (*files, "runbook.md", "report.md")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shlex
 
 from ceremony.azure.kid import Kid, parse_kid
-from ceremony.azure.runbook import az_cloud_command
+from ceremony.azure.runbook import az_cloud_command, az_key_show_command
 from ceremony.databricks.catalog import Catalog, Feature
 from ceremony.databricks.render import STATUS_HEADINGS
 
@@ -117,17 +117,9 @@ def _imports(record: dict) -> list[str]:
             f"Record the new key version: the last part of the kid this prints is "
             f"{code(KEY_VERSION)} for {code(key['azure_name'])}. Write it in the paper log.",
             "",
-            *sh(_key_show(kid, key["azure_name"])),
+            *sh(az_key_show_command(kid, key["azure_name"])),
         ]
     return lines
-
-
-def _key_show(kid: Kid, azure_name: str) -> str:
-    where = "--vault-name" if kid.vault_kind == "vault" else "--hsm-name"
-    return shlex.join(
-        ["az", "keyvault", "key", "show", where, kid.vault_name, "--name", azure_name,
-         "--query", "key.kid", "-o", "tsv"]
-    )
 
 
 def _workspaces(record: dict, catalog: Catalog) -> list[str]:

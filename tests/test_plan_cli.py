@@ -24,9 +24,8 @@ EXAMPLES = resources.files("ceremony") / "examples"
 EXAMPLE = "example-plan.toml"
 FILES = [
     "plan.toml", "journal.jsonl", "record.json", "record.json.sig", "signer.pub.pem",
-    "keys/managed-services.byok", "keys/managed-services.pub.pem",
-    "keys/managed-disks.byok", "keys/managed-disks.pub.pem",
-    "keys/dbfs-root.byok", "keys/dbfs-root.pub.pem",
+    *(f"keys/{name}.{ext}" for name in ("managed-services", "managed-disks", "dbfs-root")
+      for ext in ("byok", "az-import.txt", "pub.pem")),
     "runbook.md", "report.md",
 ]
 

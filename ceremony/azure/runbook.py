@@ -26,13 +26,22 @@ def az_import_command(kid: Kid, azure_key_name: str, spec: KeySpec, byok_path: s
             f"Azure key name {azure_key_name!r} is not 1-127 letters, digits and hyphens",
             "Choose a key name of letters, digits and hyphens only",
         )
-    where = "--vault-name" if kid.vault_kind == "vault" else "--hsm-name"
-    args = ["az", "keyvault", "key", "import", where, kid.vault_name, "--name", azure_key_name]
+    args = ["az", "keyvault", "key", "import", *_vault_args(kid), "--name", azure_key_name]
     args += ["--kty", _KTY[spec.kind]]
     if spec.kind == "ec":
         args += ["--curve", spec.curve]
     args += ["--byok-file", byok_path]
     return shlex.join(args)
+
+
+def az_key_show_command(kid: Kid, azure_key_name: str) -> str:
+    """The command that prints the versioned kid of the key once it is imported."""
+    return shlex.join(["az", "keyvault", "key", "show", *_vault_args(kid), "--name",
+                       azure_key_name, "--query", "key.kid", "-o", "tsv"])
+
+
+def _vault_args(kid: Kid) -> list[str]:
+    return ["--vault-name" if kid.vault_kind == "vault" else "--hsm-name", kid.vault_name]
 
 
 def az_cloud_command(kid: Kid) -> str:
