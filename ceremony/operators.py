@@ -80,10 +80,11 @@ class TtyOperator:
 
     async def confirm_readback(self, custodian, key, value, words) -> None:
         self._say(f"Key {key}: {value}")
-        self._say("  " + " ".join(words))
+        for start in range(0, len(words), 8):
+            self._say("  " + " ".join(words[start:start + 8]))
         answer = await self._question(
-            f"{custodian}, read the words aloud against the token's display or the paper log. "
-            "Do they match? Type yes or no: "
+            f"{custodian}, read these words aloud for the paper log. Type yes once the log "
+            "matches the screen, or no to stop: "
         )
         if answer.lower() != "yes":
             raise StepFailed(

@@ -41,7 +41,7 @@ def test_people_confirm_read_backs_sign_off_and_type_yes(plan, token_store):
     outcome = asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
     assert terminal.answers == []
     screen = "\n".join(terminal.screen)
-    assert "Cid, read the words aloud" in screen
+    assert "Cid, read these words aloud for the paper log" in screen
     assert "Type Yes to go on" in screen
     record = json.loads((outcome.directory / "record.json").read_bytes())
     assert record["operator"] == {"kind": "tty", "scripted": False}

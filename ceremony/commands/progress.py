@@ -1,7 +1,8 @@
 """How the CLI shows engine events: JSON lines, plain lines, or a rich progress bar.
 
-rich is imported only when stderr is a terminal and --json is off, so scripts and the core
-never load it (DESIGN.md invariant 6).
+rich is imported only when stderr is a terminal, --json is off and nobody is prompted (a
+scripted run), so scripts and the core never load it (DESIGN.md invariant 6), and a live bar
+never redraws over a question or a PIN prompt; interactive runs narrate in plain lines.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ FIXED_STEPS = 10
 
 
 class Narrator:
-    def __init__(self, as_json: bool, keys: int) -> None:
+    def __init__(self, as_json: bool, keys: int, live: bool) -> None:
         self.as_json = as_json
+        self.live = live
         self.total = FIXED_STEPS + STEPS_PER_KEY * keys
         self._progress = None
         self._task = None
 
     def __enter__(self) -> Narrator:
-        if not self.as_json and sys.stderr.isatty():
+        if self.live and not self.as_json and sys.stderr.isatty():
             from rich.progress import Progress
 
             self._progress = Progress(transient=False)

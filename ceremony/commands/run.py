@@ -45,21 +45,22 @@ def _operator(args, env):
     if args.yes:
         return ScriptedOperator(env)
     try:
-        tty = open("/dev/tty", "r+")  # noqa: SIM115 - kept open for the ceremony's prompts
+        # Kept open for the ceremony's prompts; a terminal is not seekable, so two handles.
+        reader, writer = open("/dev/tty"), open("/dev/tty", "w")  # noqa: SIM115
     except OSError:
         raise BadInputError(
             "no-terminal", "this ceremony needs people at a terminal and none is attached",
             "Run it on a terminal, or pass --yes for a scripted run",
         ) from None
 
-    def ask(text: str) -> str:
-        tty.write(text)
-        tty.flush()
-        return tty.readline()
-
     def say(text: str) -> None:
-        tty.write(text + "\n")
-        tty.flush()
+        writer.write(text + "\n")
+        writer.flush()
+
+    def ask(text: str) -> str:
+        writer.write(text)
+        writer.flush()
+        return reader.readline()
 
     return TtyOperator(ask, say, env)
 
@@ -75,22 +76,18 @@ def _plan_of(directory: Path, override: Path | None):
     return load_plan(path, resuming=True)
 
 
-def _engine(plan, args, env, narrator):
-    return Engine(plan, _operator(args, env), narrator.event, env)
 
 
 def run_ceremony(args, env) -> int:
     if (args.plan is None) == (args.resume is None):
         raise BadInputError("usage", "give a plan file, or --resume DIR, but not both",
                             "See 'ceremony run --help'")
-    if args.resume is not None:
-        plan = _plan_of(args.resume, args.plan_override)
-        with Narrator(args.json, len(plan.keys)) as narrator:
-            outcome = asyncio.run(_engine(plan, args, env, narrator).resume())
-    else:
-        plan = load_plan(args.plan)
-        with Narrator(args.json, len(plan.keys)) as narrator:
-            outcome = asyncio.run(_engine(plan, args, env, narrator).run())
+    resuming = args.resume is not None
+    plan = _plan_of(args.resume, args.plan_override) if resuming else load_plan(args.plan)
+    operator = _operator(args, env)
+    with Narrator(args.json, len(plan.keys), live=args.yes) as narrator:
+        engine = Engine(plan, operator, narrator.event, env)
+        outcome = asyncio.run(engine.resume() if resuming else engine.run())
     if not args.json:
         print(str(outcome.directory))
         print(f"record.json SHA-256 {outcome.record_sha256}; signer {outcome.signer_fingerprint}",
@@ -100,8 +97,9 @@ def run_ceremony(args, env) -> int:
 
 def abort_ceremony(args, env) -> int:
     plan = _plan_of(args.directory, args.plan_override)
-    with Narrator(args.json, 0) as narrator:
-        count = asyncio.run(_engine(plan, args, env, narrator).abort())
+    operator = _operator(args, env)
+    with Narrator(args.json, 0, live=args.yes) as narrator:
+        count = asyncio.run(Engine(plan, operator, narrator.event, env).abort())
     if args.json:
         json.dump({"destroyed": count}, sys.stdout)
         sys.stdout.write("\n")
