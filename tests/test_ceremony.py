@@ -1,6 +1,7 @@
 """A whole headless ceremony on SoftHSM, from plan to verified record, and what it leaves."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -13,9 +14,11 @@ from cryptography.hazmat.primitives.serialization import (
 
 from ceremony.azure.byok import parse_byok
 from ceremony.cli import main
+from ceremony.errors import VerificationError
 from ceremony.hsm import HsmService
 from ceremony.keyspec import KeySpec
 from ceremony.secret import SecretPin
+from ceremony.verify import verify_ceremony
 from tests.conftest import MODULE, SO_PIN, TOKEN, USER_PIN
 from tests.support.rehearsal import example_plan, make_vault, small_plan
 
@@ -158,3 +161,50 @@ def test_wrong_user_pin_fails_with_exit_3_and_no_pin_in_the_journal(
     env["CEREMONY_USER_PIN"] = USER_PIN
     assert main(["run", "--resume", str(tmp_path / "plan" / "out" / "small"), "--yes"],
                 env=env) == 0
+
+
+def _tampered(directory, case):
+    """Apply one kind of tampering to a copy of a real ceremony directory."""
+    def edit(name, change):
+        path = directory / name
+        path.write_bytes(change(path.read_bytes()))
+
+    if case == "record":
+        edit("record.json", lambda d: d.replace(b'"small"', b'"smalL"'))
+    elif case == "signature":
+        edit("record.json.sig", lambda d: d[:-1] + bytes([d[-1] ^ 1]))
+    elif case == "journal line":
+        edit("journal.jsonl", lambda d: d.replace(b"cmk-services", b"cmk-servicez", 1))
+    elif case == "byok":
+        edit("keys/services.byok", lambda d: d.replace(b'"ciphertext": "', b'"ciphertext": "A'))
+    elif case == "public key":
+        edit("keys/services.pub.pem", lambda d: d.replace(b"\n", b"\n\n", 1))
+    elif case == "missing file":
+        (directory / "runbook.md").unlink()
+
+
+TAMPERING = {
+    "record": "record-signature-invalid",
+    "signature": "record-signature-invalid",
+    "journal line": "journal-broken-chain",
+    "byok": "output-altered",
+    "public key": "output-altered",
+    "missing file": "output-missing",
+}
+
+
+def test_verify_detects_tampering_with_a_real_ceremony(vault, token_store, tmp_path, capsys):
+    _, kek = vault
+    plan = small_plan(tmp_path / "plan", kek)
+    assert main(["run", str(plan), "--yes"], env={**token_store.env, **PIN_ENV}) == 0
+    original = tmp_path / "plan" / "out" / "small"
+    for case, code in TAMPERING.items():
+        copy = tmp_path / case.replace(" ", "-")
+        shutil.copytree(original, copy)
+        _tampered(copy, case)
+        with pytest.raises(VerificationError) as caught:
+            verify_ceremony(copy)
+        assert caught.value.code == code, case
+        capsys.readouterr()
+        assert main(["verify", str(copy)]) == 4
+        assert capsys.readouterr().err == caught.value.line() + "\n"

@@ -2,6 +2,10 @@
 
 import asyncio
 import json
+import os
+import pty
+import select
+import sys
 
 import pytest
 
@@ -69,3 +73,36 @@ def test_anything_but_yes_refuses_the_irreversible_step(plan, token_store):
     with pytest.raises(StepFailed) as caught:
         asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
     assert caught.value.code == "not-confirmed"
+
+
+def test_interactive_cli_run_on_a_real_terminal(token_store, tmp_path):
+    """The CLI without --yes asks on /dev/tty: a pseudo-terminal plays the people."""
+    vault, kek = make_vault(token_store)
+    vault.service.close()
+    plan = small_plan(tmp_path / "plan", kek)
+    env = {**token_store.env, **PIN_ENV}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its controlling terminal is the pty
+        os.execve(sys.executable, [sys.executable, "-m", "ceremony", "run", str(plan)], env)
+    screen = b""
+
+    def until(text: bytes) -> None:
+        nonlocal screen
+        while text not in screen:
+            ready, _, _ = select.select([fd], [], [], 60)
+            assert ready, f"no {text!r} on the terminal; it shows:\n{screen.decode()}"
+            screen += os.read(fd, 4096)
+
+    for prompt, answer in [(b"Type yes once", b"yes"), (b"Type yes once", b"yes"),
+                           (b"Ada (administrator), type your name", b"Ada"),
+                           (b"Wes (witness), type your name", b"Wes"),
+                           (b"Type Yes to go on", b"Yes")]:
+        until(prompt)
+        screen = screen[screen.index(prompt) + len(prompt):]
+        os.write(fd, answer + b"\n")
+    until(b"ceremony small completed")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    record = json.loads((tmp_path / "plan" / "out" / "small" / "record.json").read_bytes())
+    assert record["operator"] == {"kind": "tty", "scripted": False}
