@@ -24,6 +24,7 @@ MODULE = find_module()
 USER_PIN = "123456"
 SO_PIN = "87654321"
 TOKEN = "test"
+PIN_ENV = {"CEREMONY_USER_PIN": USER_PIN, "CEREMONY_SO_PIN": SO_PIN}
 
 
 def write_conf(store: Path) -> Path:
@@ -91,3 +92,22 @@ def user_service(service):
 
     service.login(SecretPin(USER_PIN))
     return service
+
+
+def logged_in(token_store: TokenStore, label: str = TOKEN) -> HsmService:
+    """A service on the token `label`, selected (locked) and logged in as user."""
+    from ceremony.secret import SecretPin
+
+    service = HsmService(MODULE, token_store.env)
+    service.select(label=label)
+    service.login(SecretPin(USER_PIN))
+    return service
+
+
+def token_labels(token_store: TokenStore) -> list[str]:
+    """The distinct labels of every object on the test token (opens and closes a session)."""
+    service = logged_in(token_store)
+    try:
+        return service.in_session(lambda s: sorted({o.label for o in s.get_objects({})}))
+    finally:
+        service.close()

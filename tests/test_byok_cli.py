@@ -5,35 +5,25 @@ import json
 import pytest
 
 from ceremony.cli import main
-from ceremony.hsm import HsmService
 from ceremony.hsm.templates import Policy
-from ceremony.hsm.vault import RehearsalVault
 from ceremony.keyspec import KeySpec
-from ceremony.secret import SecretPin
-from tests.conftest import MODULE, SO_PIN, TOKEN, USER_PIN
+from tests.conftest import PIN_ENV, SO_PIN, TOKEN, USER_PIN, logged_in
+from tests.support.rehearsal import make_vault
 
-PIN_ENV = {"CEREMONY_USER_PIN": USER_PIN, "CEREMONY_SO_PIN": SO_PIN}
 PIN_FLAGS = ["--user-pin", "env:CEREMONY_USER_PIN", "--so-pin", "env:CEREMONY_SO_PIN"]
 
 
 @pytest.fixture
 def vault(token_store, tmp_path):
-    """A rehearsal vault token with a 3072-bit KEK; its PEM and kid written to files."""
-    token_store.add_token("vault")
-    service = HsmService(MODULE, token_store.env)
-    service.select(label="vault")
-    service.login(SecretPin(USER_PIN))
-    rehearsal = RehearsalVault(service)
-    kek = rehearsal.create_kek("cmk-kek", 3072)
+    """A rehearsal vault token with a 3072-bit KEK; its PEM written to kek.pem."""
+    rehearsal, kek = make_vault(token_store)
     (tmp_path / "kek.pem").write_bytes(kek.public_pem)
     yield rehearsal, kek
-    service.close()
+    rehearsal.service.close()
 
 
 def _make_key(token_store, spec, label, policy=Policy.TRUSTED):
-    service = HsmService(MODULE, token_store.env)
-    service.select(label=TOKEN)
-    service.login(SecretPin(USER_PIN))
+    service = logged_in(token_store)
     facts = service.facts(service.generate(spec, label, policy))
     service.close()
     return facts

@@ -15,14 +15,10 @@ from cryptography.hazmat.primitives.serialization import (
 from ceremony.azure.byok import parse_byok
 from ceremony.cli import main
 from ceremony.errors import VerificationError
-from ceremony.hsm import HsmService
 from ceremony.keyspec import KeySpec
-from ceremony.secret import SecretPin
 from ceremony.verify import verify_ceremony
-from tests.conftest import MODULE, SO_PIN, TOKEN, USER_PIN
+from tests.conftest import PIN_ENV, SO_PIN, TOKEN, USER_PIN, token_labels
 from tests.support.rehearsal import example_plan, make_vault, small_plan
-
-PIN_ENV = {"CEREMONY_USER_PIN": USER_PIN, "CEREMONY_SO_PIN": SO_PIN}
 
 
 @pytest.fixture
@@ -30,16 +26,6 @@ def vault(token_store):
     vault, kek = make_vault(token_store)
     yield vault, kek
     vault.service.close()
-
-
-def _token_labels(token_store) -> list[str]:
-    service = HsmService(MODULE, token_store.env)
-    service.select(label=TOKEN)
-    service.login(SecretPin(USER_PIN))
-    labels = service.in_session(
-        lambda session: sorted({obj.label for obj in session.get_objects({})}))
-    service.close()
-    return labels
 
 
 def test_full_ceremony_from_the_example_plan(vault, token_store, tmp_path, capsys):
@@ -108,7 +94,7 @@ def test_destroy_after_export_leaves_only_the_kept_key(vault, token_store, tmp_p
     record = json.loads((tmp_path / "plan" / "out" / "small" / "record.json").read_bytes())
     assert {k["name"]: k["destroyed"] for k in record["keys"]} == {
         "services": False, "disks": True}
-    assert _token_labels(token_store) == ["cmk-ceremony-signer", "cmk-services"]
+    assert token_labels(token_store) == ["cmk-ceremony-signer", "cmk-services"]
 
 
 def test_a_second_ceremony_on_the_same_token_is_refused(vault, token_store, tmp_path, capsys):

@@ -13,8 +13,8 @@ from ceremony.engine import Engine
 from ceremony.errors import StepFailed
 from ceremony.operators import TtyOperator
 from ceremony.plan import load_plan
+from tests.conftest import PIN_ENV
 from tests.support.rehearsal import make_vault, small_plan
-from tests.test_ceremony import PIN_ENV
 
 
 class Terminal:

@@ -14,11 +14,8 @@ import pytest
 
 from ceremony.cli import main
 from ceremony.engine import KILL_HOOK
-from ceremony.hsm import HsmService
-from ceremony.secret import SecretPin
-from tests.conftest import MODULE, TOKEN, USER_PIN
+from tests.conftest import PIN_ENV, token_labels
 from tests.support.rehearsal import make_vault, small_plan
-from tests.test_ceremony import PIN_ENV
 
 FULL_RUN_LINES = 24  # journal lines of an uninterrupted small_plan ceremony
 
@@ -26,15 +23,6 @@ FULL_RUN_LINES = 24  # journal lines of an uninterrupted small_plan ceremony
 def _cli(env, *args):
     return subprocess.run([sys.executable, "-m", "ceremony", *args], env=env,
                           capture_output=True, text=True)
-
-
-def _labels(token_store):
-    service = HsmService(MODULE, token_store.env)
-    service.select(label=TOKEN)
-    service.login(SecretPin(USER_PIN))
-    labels = service.in_session(lambda s: sorted({o.label for o in s.get_objects({})}))
-    service.close()
-    return labels
 
 
 @pytest.fixture
@@ -64,7 +52,7 @@ def test_killed_after_each_journal_line_resumes_to_a_verified_record(
     resumed = _cli(env, "run", "--resume", str(directory), "--yes")
     assert resumed.returncode == 0, resumed.stderr
     assert main(["verify", str(directory)]) == 0
-    assert _labels(token_store) == ["cmk-ceremony-signer", "cmk-services"]
+    assert token_labels(token_store) == ["cmk-ceremony-signer", "cmk-services"]
     record = json.loads((directory / "record.json").read_bytes())
     assert [k["destroyed"] for k in record["keys"]] == [False, True]
     assert record["signer"]["created_in_this_ceremony"] is True
@@ -78,10 +66,10 @@ def test_abort_destroys_the_keys_the_ceremony_created(setup, token_store, capsys
     plan, directory, env = setup
     killed = _cli({**env, KILL_HOOK: "14"}, "run", str(plan), "--yes")  # both keys created
     assert killed.returncode == -9
-    assert _labels(token_store) == ["cmk-ceremony-signer", "cmk-disks", "cmk-services"]
+    assert token_labels(token_store) == ["cmk-ceremony-signer", "cmk-disks", "cmk-services"]
     assert main(["abort", str(directory), "--yes", "--json"], env=env) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"destroyed": 2}
-    assert _labels(token_store) == ["cmk-ceremony-signer"]  # the signer stays
+    assert token_labels(token_store) == ["cmk-ceremony-signer"]  # the signer stays
     types = [json.loads(line)["type"] for line in
              (directory / "journal.jsonl").read_text().splitlines()]
     assert types[-5:] == ["ceremony-aborted", "token-selected", "logged-in", "key-destroyed",

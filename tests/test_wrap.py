@@ -22,13 +22,12 @@ from pkcs11 import Attribute as A
 from pkcs11 import KeyType, ObjectClass
 
 from ceremony.errors import TokenError
-from ceremony.hsm import HsmService
 from ceremony.hsm.templates import Policy
 from ceremony.hsm.vault import RehearsalVault, VaultKek
 from ceremony.hsm.wrap import EPHEMERAL_LABEL, ZERO_PADDING_WARNING, _der_length
 from ceremony.keyspec import KeySpec
 from ceremony.secret import SecretPin
-from tests.conftest import MODULE, SO_PIN, USER_PIN
+from tests.conftest import SO_PIN, USER_PIN, logged_in
 from tests.support.unwrap import unwrap_with_cryptography, unwrap_with_openssl
 
 TARGETS = (
@@ -74,9 +73,7 @@ def _put_private_key(session, private: rsa.RSAPrivateKey, key_id: bytes) -> None
 @pytest.fixture
 def vault(token_store, software_keks):
     token_store.add_token("vault")
-    service = HsmService(MODULE, token_store.env)
-    service.select(label="vault")
-    service.login(SecretPin(USER_PIN))
+    service = logged_in(token_store, "vault")
     keks = {}
     for bits, kek in software_keks.items():
         key_id = bytes([bits // 256]) * 16

@@ -8,7 +8,13 @@ from pathlib import Path
 from ceremony.azure.byok import check_against_kek, parse_byok
 from ceremony.azure.compat import check_target
 from ceremony.azure.kek import load_kek
-from ceremony.commands.common import add_json_option, add_token_options, open_service, print_json
+from ceremony.commands.common import (
+    add_group,
+    add_json_option,
+    add_token_options,
+    open_service,
+    print_json,
+)
 from ceremony.errors import BadInputError
 from ceremony.export import export_key, refuse_existing_outputs
 from ceremony.hsm.templates import Policy
@@ -16,9 +22,7 @@ from ceremony.pins import parse_pin_source, read_pin_blocking
 
 
 def register(commands) -> None:
-    byok = commands.add_parser("byok", help="export a key as a .byok package, or check one")
-    sub = byok.add_subparsers(dest="byok_command", metavar="SUBCOMMAND")
-    sub.required = True
+    sub = add_group(commands, "byok", "export a key as a .byok package, or check one")
     export = sub.add_parser("export", help="wrap a key already on the token for Azure import")
     add_token_options(export)
     export.add_argument("--key", required=True, metavar="LABEL", help="the key's token label")

@@ -10,6 +10,14 @@ from ceremony.hsm import HsmService
 from ceremony.hsm.module import find_module
 
 
+def add_group(commands, name: str, help_text: str):
+    """A command group (`ceremony NAME SUBCOMMAND`) whose subcommand is required."""
+    group = commands.add_parser(name, help=help_text)
+    sub = group.add_subparsers(dest=f"{name}_command", metavar="SUBCOMMAND")
+    sub.required = True
+    return sub
+
+
 def add_module_option(parser) -> None:
     parser.add_argument(
         "--module", metavar="PATH",

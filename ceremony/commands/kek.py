@@ -6,13 +6,11 @@ from pathlib import Path
 
 from ceremony.azure.kek import Kek, load_kek
 from ceremony.azure.pgpwords import hex_groups
-from ceremony.commands.common import add_json_option, print_json
+from ceremony.commands.common import add_group, add_json_option, print_json
 
 
 def register(commands) -> None:
-    kek = commands.add_parser("kek", help="inspect a Key Exchange Key (KEK) from the vault")
-    sub = kek.add_subparsers(dest="kek_command", metavar="SUBCOMMAND")
-    sub.required = True
+    sub = add_group(commands, "kek", "inspect a Key Exchange Key (KEK) from the vault")
     inspect = sub.add_parser("inspect", help="check a KEK file and show its fingerprint")
     inspect.add_argument("file", type=Path, help="kek.pem (az keyvault key download), DER, "
                          "PKCS#1 PEM, or az keyvault key show JSON")

@@ -12,7 +12,7 @@ import textwrap
 from importlib import resources
 from pathlib import Path
 
-from ceremony.commands.common import add_json_option, add_module_option, print_json
+from ceremony.commands.common import add_group, add_json_option, add_module_option, print_json
 from ceremony.databricks.render import coverage_table
 from ceremony.errors import ExitCode
 from ceremony.files import write_exclusive
@@ -27,9 +27,7 @@ TEMPLATE = "examples/new-plan.toml"
 
 
 def register(commands) -> None:
-    plan = commands.add_parser("plan", help="check a ceremony plan, or start a new one")
-    sub = plan.add_subparsers(dest="plan_command", metavar="SUBCOMMAND")
-    sub.required = True
+    sub = add_group(commands, "plan", "check a ceremony plan, or start a new one")
     check = sub.add_parser(
         "check", help="validate a plan and look at its token read-only, without logging in"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ceremony.commands.common import (
+    add_group,
     add_json_option,
     add_module_option,
     add_token_options,
@@ -15,9 +16,7 @@ from ceremony.hsm.tokens import TokenInfo
 
 
 def register(commands) -> None:
-    token = commands.add_parser("token", help="list tokens and show a token's information")
-    sub = token.add_subparsers(dest="token_command", metavar="SUBCOMMAND")
-    sub.required = True
+    sub = add_group(commands, "token", "list tokens and show a token's information")
     listing = sub.add_parser("list", help="list the initialised tokens of the module")
     add_module_option(listing)
     add_json_option(listing)

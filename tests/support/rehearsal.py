@@ -6,10 +6,8 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from ceremony.hsm import HsmService
 from ceremony.hsm.vault import RehearsalVault, VaultKek
-from ceremony.secret import SecretPin
-from tests.conftest import MODULE, TOKEN, USER_PIN
+from tests.conftest import TOKEN, logged_in
 
 EXAMPLE_KID = "https://contoso-cmk-kv.vault.azure.net/keys/ceremony-kek/f9159784b0331c284decddb3bf318541"
 
@@ -17,10 +15,7 @@ EXAMPLE_KID = "https://contoso-cmk-kv.vault.azure.net/keys/ceremony-kek/f9159784
 def make_vault(token_store, bits: int = 3072) -> tuple[RehearsalVault, VaultKek]:
     """Add a vault token to the store and make a KEK on it (call before any other service)."""
     token_store.add_token("vault")
-    service = HsmService(MODULE, token_store.env)
-    service.select(label="vault")
-    service.login(SecretPin(USER_PIN))
-    vault = RehearsalVault(service)
+    vault = RehearsalVault(logged_in(token_store, "vault"))
     return vault, vault.create_kek("ceremony-kek", bits)
 
 
