@@ -270,7 +270,8 @@ class Engine:
         facts = await service.call(service.facts, ref)
         self._check_known_fingerprint(key, facts)
         if key.name not in self.state.created:
-            self.log(Kind.KEY_CREATED, f"key {key.name} ({key.spec}) created as {key.label}",
+            verb = "imported" if key.origin == "import" else "created"
+            self.log(Kind.KEY_CREATED, f"key {key.name} ({key.spec}) {verb} as {key.label}",
                      **_facts_json(key, facts))
         self.record.keys[key.name] = facts
         value = facts.fingerprint or facts.kcv
@@ -306,11 +307,26 @@ class Engine:
                     f"in this ceremony but is no longer on token {self.record.token.label}",
                     "Stop: compare the token with the journal; the key may have been deleted",
                 )
-            return await service.call(service.generate, key.spec, key.label,
-                                      _policy(self.plan), ref.key_id)
+            return await self._make_key(key, ref.key_id)
         key_id = await service.call(service.new_key_id)
-        self.log(Kind.KEY_INTENT, f"creating key {key.name} as {key.label}",
-                 name=key.name, label=key.label, key_id=key_id.hex())
+        verb = "importing" if key.origin == "import" else "creating"
+        self.log(Kind.KEY_INTENT, f"{verb} key {key.name} as {key.label}",
+                 name=key.name, label=key.label, key_id=key_id.hex(), origin=key.origin)
+        return await self._make_key(key, key_id)
+
+    async def _make_key(self, key: KeyEntry, key_id: bytes) -> KeyRef:
+        service = self.service
+        if key.origin == "import":
+            try:
+                blob = key.source.read_bytes()
+            except OSError as error:
+                raise BadInputError(
+                    "key-source-unreadable",
+                    f"key-transfer file {key.source} of key {key.name} cannot be read "
+                    f"({error.strerror})", "Check the file named by the plan's source field",
+                ) from None
+            return await service.call(service.import_key, key.spec, key.label,
+                                      _policy(self.plan), key_id, key.unwrap_key, blob)
         return await service.call(service.generate, key.spec, key.label, _policy(self.plan),
                                   key_id)
 

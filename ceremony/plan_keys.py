@@ -33,6 +33,11 @@ KEY_FIELDS = (
     "features", "workspaces", "azure_name", "key_ops", "after_export",
 )
 IMPORT_ONLY = ("source", "unwrap_key")
+IMPORT_RSA_ONLY = (
+    'origin = "import" takes rsa keys only: a key-transfer file carries no EC public point '
+    "and the token computes no check value for an unwrapped AES key, so their read-back "
+    "would show nothing"
+)
 
 
 def _join(values) -> str:
@@ -71,6 +76,8 @@ class KeyChecker:
         origin = table.choice("origin", ORIGINS, default="generate")
         source, unwrap_key = self.origin(table, origin)
         spec = self.spec(table)
+        if origin == "import" and spec is not None and spec.kind != "rsa":
+            table.problem("type", IMPORT_RSA_ONLY)
         kek = self.kek(table, spec)
         features = self.features(table, spec)
         workspaces = self.key_workspaces(table)

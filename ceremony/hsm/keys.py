@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pkcs11 import DEFAULT, KeyType, Mechanism, ObjectClass
 from pkcs11 import Attribute as A
-from pkcs11 import KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import AttributeTypeInvalid
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
@@ -128,6 +128,46 @@ def find_one(session, ref: KeyRef, object_class: ObjectClass, token_label: str):
             "Check the token's contents against the ceremony journal",
         )
     return found[0]
+
+
+def import_wrapped(
+    session, spec: KeySpec, label: str, policy: Policy, token_label: str, key_id: bytes,
+    unwrapping_label: str, blob: bytes, kwp,
+) -> KeyRef:
+    """Unwrap an RSA PKCS#8 key-transfer blob (AES-KWP under a token AES key) into a token key.
+
+    The unwrapped private key gets the same policy template as a generated one; its public
+    half is made from the private object's public attributes (modulus and exponent), so the
+    key reads back, fingerprints and exports like a generated key. The token marks it
+    LOCAL=false and ALWAYS_SENSITIVE=false, and the record says so.
+    """
+    require_hsm_thread()
+    refuse_existing_label(session, label, token_label)
+    unwrappers = find_objects(session, {A.CLASS: ObjectClass.SECRET_KEY, A.LABEL: unwrapping_label})
+    if len(unwrappers) != 1:
+        raise TokenError(
+            "unwrap-key-not-found",
+            f"token {token_label} holds {len(unwrappers)} secret keys labelled "
+            f"{unwrapping_label!r}; expected exactly one to unwrap key {label!r}",
+            "Give the label of the AES key the key-transfer file was wrapped under",
+        )
+    template = templates.private_template(spec, label, key_id, policy)
+    # A private key's template must not name public-key usages (DESIGN.md section 5), and
+    # SoftHSM 2.6.1 refuses CKA_MODIFIABLE in an unwrap template (AttributeReadOnly): an
+    # imported key stays MODIFIABLE=true, which its attribute snapshot shows.
+    template.update({A.ENCRYPT: DEFAULT, A.WRAP: DEFAULT, A.VERIFY: DEFAULT,
+                     A.MODIFIABLE: DEFAULT})
+    private = unwrappers[0].unwrap_key(
+        ObjectClass.PRIVATE_KEY, KeyType.RSA, blob, mechanism=kwp, template=template,
+    )
+    public = templates.public_template(spec, label, key_id, None)
+    del public[A.MODULUS_BITS]
+    public[A.MODULUS] = private[A.MODULUS]
+    public[A.PUBLIC_EXPONENT] = private[A.PUBLIC_EXPONENT]
+    session.create_object(public)
+    ref = KeyRef(label=label, key_id=key_id, spec=spec)
+    check_readback(session, ref, token_label)
+    return ref
 
 
 def find_by_label(session, label: str, token_label: str) -> KeyRef:

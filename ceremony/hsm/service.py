@@ -239,6 +239,23 @@ class HsmService:
             )
 
     @hsm_method
+    def import_key(
+        self, spec: KeySpec, label: str, policy: Policy, key_id: bytes, unwrapping_label: str,
+        blob: bytes,
+    ) -> KeyRef:
+        """Import an RSA key-transfer blob; the KWP mechanism is the self-tested one."""
+        if self._kwp is None:
+            raise TokenError(
+                "self-test-missing", "no wrap self-test has passed in this session",
+                "Run the self-test before importing",
+            )
+        with translated(f"importing {spec} key {label!r} on token {self.token_label}"):
+            return keys.import_wrapped(
+                self._require_session(), spec, label, policy, self.token_label, key_id,
+                unwrapping_label, blob, self._kwp,
+            )
+
+    @hsm_method
     def key_present(self, ref: KeyRef) -> bool:
         """True when the token holds the key's private or secret object with its CKA_ID."""
         with translated(f"looking for key {ref.label!r} on token {self.token_label}"):
