@@ -49,14 +49,27 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return int(args.handler(args, env) or ExitCode.OK)
     except SystemExit as stop:  # --help and --version
         return int(stop.code or 0)
-    except (CeremonyError, KeyboardInterrupt) as error:
+    except Exception as error:
         if debug:
             raise
-        if isinstance(error, CeremonyError):
-            print(error.line(), file=sys.stderr)
-        else:
-            print("ceremony: interrupted", file=sys.stderr)
+        print(_line(error), file=sys.stderr)
         return int(exit_code_for(error))
+    except KeyboardInterrupt as error:
+        if debug:
+            raise
+        print("ceremony: interrupted; a ceremony resumes with `ceremony run --resume DIR`",
+              file=sys.stderr)
+        return int(exit_code_for(error))
+
+
+def _line(error: Exception) -> str:
+    if isinstance(error, CeremonyError):
+        return error.line()
+    # A fault of the tool, not of the input: say so and where to find out more. The text of
+    # a foreign exception is not shown: nothing vouches that it holds no secret.
+    return (f"ceremony: error: internal error {type(error).__name__}. Run again with --debug "
+            "for the traceback and report it; a ceremony resumes with `ceremony run --resume "
+            "DIR`")
 
 
 def run() -> None:

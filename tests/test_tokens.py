@@ -92,3 +92,20 @@ def test_module_from_environment(token_store, capsys, tmp_path):
 def test_version(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == "cmk-ceremony 0.1.0\n"
+
+
+def test_an_internal_error_is_one_line_without_traceback(token_store, capsys, monkeypatch):
+    """A state no real part reaches on demand: a bug inside a command (monkeypatched)."""
+    from ceremony.commands import tokens
+
+    def broken(args, env):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(tokens, "list_tokens", broken)
+    assert main(["token", "list"]) == 1
+    assert capsys.readouterr().err == (
+        "ceremony: error: internal error ZeroDivisionError. Run again with --debug for the "
+        "traceback and report it; a ceremony resumes with `ceremony run --resume DIR`\n"
+    )
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", "token", "list"])
