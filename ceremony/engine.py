@@ -93,12 +93,22 @@ class Engine:
         return await self._steps()
 
     async def resume(self) -> Outcome:
-        """Finish an interrupted ceremony from its journal."""
+        """Finish an interrupted ceremony from its journal.
+
+        The token lock is taken before the directory is touched, so two resumes of one
+        ceremony never discard each other's files.
+        """
         self.state, torn = read_state(self.directory, self.plan)
-        self.journal = Journal.open_existing(self.directory / "journal.jsonl",
-                                             drop_torn_tail=torn is not None)
+        await self._take_token()
+        try:
+            self.journal = Journal.open_existing(self.directory / "journal.jsonl",
+                                                 drop_torn_tail=torn is not None)
+        except BaseException:
+            self.service.close()
+            raise
         self.log(Kind.RESUMED, f"ceremony {self.plan.ceremony.id} resumed",
-                 dropped_torn_line=torn is not None, operator=self.operator.kind)
+                 operator=self.operator.kind,
+                 dropped_torn_line=torn.data.decode(errors="replace") if torn else None)
         for path in self.state.debris(self.directory):
             path.unlink()
             self.log(Kind.FILE_DISCARDED, f"discarded unfinished file {path.name}",
@@ -111,33 +121,38 @@ class Engine:
         The ceremony signer stays: it holds no customer data and signs later ceremonies.
         """
         self.state, torn = read_state(self.directory, self.plan, aborting=True)
-        self.journal = Journal.open_existing(self.directory / "journal.jsonl",
-                                             drop_torn_tail=torn is not None)
         doomed = {name: key_id for name, key_id in self.state.intents.items()
                   if name not in self.state.destroyed}
-        if not self.state.aborted:
-            self.log(Kind.ABORTED, f"ceremony {self.plan.ceremony.id} aborted",
-                     keys=sorted(doomed))
+        if doomed:
+            await self._take_token()
         try:
-            if not doomed:
-                return 0
-            await self._select()
-            await self._login()
-            await self.operator.confirm_irreversible(
-                f"Destroy {len(doomed)} key(s) this ceremony created on token "
-                f"{self.record.token.label}: {', '.join(sorted(doomed))}")
-            specs = {key.name: key for key in self.plan.keys}
-            for name, key_id in doomed.items():
-                key = specs[name]
-                ref = KeyRef(key.label, key_id, key.spec)
-                count = await self.service.call(self.service.destroy, ref)
-                self.log(Kind.KEY_DESTROYED, f"key {name} destroyed on the token ({count} "
-                         "objects)", name=name, key_id=key_id.hex(), objects=count)
+            self.journal = Journal.open_existing(self.directory / "journal.jsonl",
+                                                 drop_torn_tail=torn is not None)
+            if not self.state.aborted:
+                self.log(Kind.ABORTED, f"ceremony {self.plan.ceremony.id} aborted",
+                         keys=sorted(doomed))
+            if doomed:
+                await self._destroy_all(doomed)
             return len(doomed)
         finally:
             if self.service is not None:
                 self.service.close()
-            self.journal.close()
+            if self.journal is not None:
+                self.journal.close()
+
+    async def _destroy_all(self, doomed: dict[str, bytes]) -> None:
+        await self._select()
+        await self._login()
+        await self.operator.confirm_irreversible(
+            f"Destroy {len(doomed)} key(s) this ceremony created on token "
+            f"{self.record.token.label}: {', '.join(sorted(doomed))}")
+        specs = {key.name: key for key in self.plan.keys}
+        for name, key_id in doomed.items():
+            key = specs[name]
+            ref = KeyRef(key.label, key_id, key.spec)
+            count = await self.service.call(self.service.destroy, ref)
+            self.log(Kind.KEY_DESTROYED, f"key {name} destroyed on the token ({count} "
+                     "objects)", name=name, key_id=key_id.hex(), objects=count)
 
     # -- the steps ----------------------------------------------------------------------------
 

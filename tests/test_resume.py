@@ -77,3 +77,17 @@ def test_abort_destroys_the_keys_the_ceremony_created(setup, token_store, capsys
     assert main(["run", "--resume", str(directory), "--yes"], env=env) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
         "ceremony: error: this ceremony was aborted. Start a new ceremony")
+
+
+def test_a_torn_last_line_is_dropped_and_journaled_on_resume(setup, token_store):
+    plan, directory, env = setup
+    assert _cli({**env, KILL_HOOK: "10"}, "run", str(plan), "--yes").returncode == -9
+    with open(directory / "journal.jsonl", "ab") as journal:
+        journal.write(b'{"data":{"message":"key serv')  # what a crash mid-write leaves
+    assert _cli(env, "run", "--resume", str(directory), "--yes").returncode == 0
+    lines = [json.loads(line) for line in
+             (directory / "journal.jsonl").read_text().splitlines()]
+    resumed = next(line for line in lines if line["type"] == "resumed")
+    assert resumed["seq"] == 11
+    assert resumed["data"]["dropped_torn_line"] == '{"data":{"message":"key serv'
+    assert main(["verify", str(directory)]) == 0
