@@ -67,7 +67,7 @@ def read_state(
         )
     summary = verify_journal(journal, allow_torn_tail=True)
     state = CeremonyState()
-    for entry in read_entries(journal):
+    for entry in read_entries(journal, allow_torn_tail=True):
         _apply(state, entry.type, entry.data, aborting)
     if (directory / "plan.toml").read_bytes() != plan.path.read_bytes():
         raise BadInputError(

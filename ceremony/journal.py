@@ -151,9 +151,9 @@ def verify_journal(path: Path | str, *, allow_torn_tail: bool = False) -> Journa
     return JournalSummary(len(entries), head, torn)
 
 
-def read_entries(path: Path | str) -> list[Entry]:
-    """All entries of a verified journal (a torn tail is refused)."""
-    return _scan(Path(path), False)[0]
+def read_entries(path: Path | str, *, allow_torn_tail: bool = False) -> list[Entry]:
+    """All complete entries of a verified journal (a torn tail is refused unless allowed)."""
+    return _scan(Path(path), allow_torn_tail)[0]
 
 
 def _scan(path: Path, allow_torn_tail: bool) -> tuple[list[Entry], TornTail | None]:

@@ -72,7 +72,7 @@ def _plan_of(directory: Path, override: Path | None):
             "not-a-ceremony", f"{directory} holds no journal.jsonl",
             "Give the directory of the interrupted ceremony",
         )
-    path = override or Path(read_entries(journal)[0].data["plan"])
+    path = override or Path(read_entries(journal, allow_torn_tail=True)[0].data["plan"])
     return load_plan(path, resuming=True)
 
 
