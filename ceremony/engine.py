@@ -20,7 +20,7 @@ from ceremony.azure.pgpwords import hex_groups, pgp_words
 from ceremony.ceremony_state import CeremonyState, read_state
 from ceremony.databricks.catalog import load_catalog
 from ceremony.documents import report_markdown, runbook_markdown
-from ceremony.errors import BadInputError, CeremonyError, VerificationError
+from ceremony.errors import BadInputError, CeremonyError, TokenError, VerificationError
 from ceremony.events import Event, Kind
 from ceremony.export import export_key
 from ceremony.files import write_all_exclusive, write_exclusive
@@ -226,8 +226,24 @@ class Engine:
 
     async def _login(self) -> None:
         service = self.service
-        await service.call(service.login, await self._pin(self.plan.hsm.user_pin, "user"))
+        pin = await self._pin(self.plan.hsm.user_pin, "user")
+        await self._final_try_aware("user", lambda confirm: service.call(
+            service.login, pin, confirm_final_try=confirm))
         self.log(Kind.LOGGED_IN, f"user logged in to token {self.record.token.label}")
+
+    async def _final_try_aware(self, role: str, attempt) -> None:
+        """Run a login `attempt`; when the token reports the PIN's final try, ask a person
+        before spending it (a scripted operator refuses), then try once more, confirmed."""
+        try:
+            await attempt(False)
+        except TokenError as error:
+            if error.code != "pin-final-try":
+                raise
+            await self.operator.confirm_final_try(role, self.record.token.label, error)
+            self.log(Kind.FINAL_TRY_CONFIRMED, f"final {role} PIN try on token "
+                     f"{self.record.token.label} confirmed", role=role,
+                     scripted=self.operator.scripted)
+            await attempt(True)
 
     async def _open_token(self) -> None:
         await self._select()
@@ -236,8 +252,9 @@ class Engine:
         if self.plan.hsm.wrap_policy == "trusted" and exports:
             so_pin = await self._pin(self.plan.hsm.so_pin, "SO")
             keks = {entry.kek.fingerprint: entry.kek for entry in self.plan.keks}
-            await service.call(service.stage_trusted_wrapping, list(keks.values()),
-                               len(exports), so_pin)
+            await self._final_try_aware("SO", lambda confirm: service.call(
+                service.stage_trusted_wrapping, list(keks.values()), len(exports), so_pin,
+                confirm_final_try=confirm))
             self.log(Kind.TRUSTED_STAGED, f"SO staged {len(keks)} trusted KEK(s) and "
                      f"{len(exports)} ephemeral key(s) as session objects; SO logged out",
                      keks=sorted(keks), ephemeral_keys=len(exports))
@@ -292,9 +309,12 @@ class Engine:
         value = facts.fingerprint or facts.kcv
         if key.name not in self.state.confirmed:
             custodian = self.plan.with_role("custodian")[0].name
-            await self.operator.confirm_readback(
-                custodian, key.name, hex_groups(bytes.fromhex(value)),
-                pgp_words(bytes.fromhex(value)))
+            if value is None:  # an AES key on a token without CKA_CHECK_VALUE
+                self.log(Kind.WARNING, f"key {key.name}: {facts.kcv_note}")
+                shown, words = f"no check value ({facts.kcv_note})", []
+            else:
+                shown, words = hex_groups(bytes.fromhex(value)), pgp_words(bytes.fromhex(value))
+            await self.operator.confirm_readback(custodian, key.name, shown, words)
             self.log(Kind.KEY_CONFIRMED, f"read-back of key {key.name} confirmed",
                      name=key.name, by=custodian, scripted=self.operator.scripted)
         if key.name in self.state.exported:

@@ -19,6 +19,7 @@ class Kind(StrEnum):
     FILE_DISCARDED = "file-discarded"
     TOKEN_SELECTED = "token-selected"
     TRUSTED_STAGED = "trusted-wrapping-staged"
+    FINAL_TRY_CONFIRMED = "final-pin-try-confirmed"
     LOGGED_IN = "logged-in"
     SELF_TEST = "self-test-passed"
     WARNING = "warning"

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from ceremony.errors import StepFailed
+from ceremony.errors import StepFailed, TokenError
 from ceremony.pins import Pinpad, PinSource, read_pin
 from ceremony.secret import SecretPin
 
@@ -33,6 +33,8 @@ class Operator(Protocol):
     async def acknowledge(self, participant: str, role: str, statement: str) -> None: ...
 
     async def confirm_irreversible(self, action: str) -> None: ...
+
+    async def confirm_final_try(self, role: str, token: str, error: TokenError) -> None: ...
 
 
 class ScriptedOperator:
@@ -55,6 +57,14 @@ class ScriptedOperator:
 
     async def confirm_irreversible(self, action) -> None:
         return None
+
+    async def confirm_final_try(self, role, token, error) -> None:
+        """Never: one wrong scripted PIN would lock the token."""
+        raise TokenError(
+            error.code, error.message,
+            "A scripted run never spends the final try; run without --yes so a person at "
+            "the terminal confirms it once the PIN is certain",
+        )
 
 
 Ask = Callable[[str], str]
@@ -100,6 +110,10 @@ class TtyOperator:
                 "acknowledgement-refused", f"{participant} did not sign off ({role})",
                 "The ceremony stops without a record; resume it when everyone agrees",
             )
+
+    async def confirm_final_try(self, role, token, error) -> None:
+        await self.confirm_irreversible(
+            f"Token {token} allows one more {role} PIN try; a wrong PIN now locks it")
 
     async def confirm_irreversible(self, action) -> None:
         answer = await self._question(f"{action}. This cannot be undone. Type Yes to go on: ")

@@ -8,12 +8,14 @@ import select
 import sys
 
 import pytest
+from pkcs11 import TokenFlag
 
 from ceremony.engine import Engine
-from ceremony.errors import StepFailed
-from ceremony.operators import TtyOperator
+from ceremony.errors import StepFailed, TokenError
+from ceremony.hsm import HsmService
+from ceremony.operators import ScriptedOperator, TtyOperator
 from ceremony.plan import load_plan
-from tests.conftest import PIN_ENV
+from tests.conftest import PIN_ENV, SO_PIN, USER_PIN
 from tests.support.rehearsal import make_vault, small_plan
 
 
@@ -80,7 +82,9 @@ def test_interactive_cli_run_on_a_real_terminal(token_store, tmp_path):
     vault, kek = make_vault(token_store)
     vault.service.close()
     plan = small_plan(tmp_path / "plan", kek)
-    env = {**token_store.env, **PIN_ENV}
+    plan.write_text(plan.read_text().replace('user_pin = "env:CEREMONY_USER_PIN"',
+                                             'user_pin = "prompt"'))
+    env = {**token_store.env, "CEREMONY_SO_PIN": SO_PIN}
     pid, fd = pty.fork()
     if pid == 0:  # the child: its controlling terminal is the pty
         os.execve(sys.executable, [sys.executable, "-m", "ceremony", "run", str(plan)], env)
@@ -93,16 +97,58 @@ def test_interactive_cli_run_on_a_real_terminal(token_store, tmp_path):
             assert ready, f"no {text!r} on the terminal; it shows:\n{screen.decode()}"
             screen += os.read(fd, 4096)
 
-    for prompt, answer in [(b"Type yes once", b"yes"), (b"Type yes once", b"yes"),
+    transcript = b""
+    for prompt, answer in [(b"PIN for user of token test: ", USER_PIN.encode()),
+                           (b"Type yes once", b"yes"), (b"Type yes once", b"yes"),
                            (b"Ada (administrator), type your name", b"Ada"),
                            (b"Wes (witness), type your name", b"Wes"),
                            (b"Type Yes to go on", b"Yes")]:
         until(prompt)
+        transcript += screen
         screen = screen[screen.index(prompt) + len(prompt):]
         os.write(fd, answer + b"\n")
     until(b"ceremony small completed")
+    transcript += screen
+    assert USER_PIN.encode() not in transcript  # typed with echo off
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0
     record = json.loads((tmp_path / "plan" / "out" / "small" / "record.json").read_bytes())
     assert record["operator"] == {"kind": "tty", "scripted": False}
+
+
+class FinalTryToken:
+    """A stand-in for a state SoftHSM never reaches: it never sets USER_PIN_FINAL_TRY."""
+
+    def __init__(self, real):
+        self._real = real
+        self.flags = int(real.flags) | TokenFlag.USER_PIN_FINAL_TRY
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+@pytest.fixture
+def final_try(monkeypatch):
+    real = HsmService._fresh_token
+    monkeypatch.setattr(HsmService, "_fresh_token", lambda self: FinalTryToken(real(self)))
+
+
+def test_a_person_confirms_the_final_pin_try(plan, token_store, final_try):
+    terminal = Terminal(["Yes", "yes", "yes", "Ada", "Wes", "Yes"])
+    operator = TtyOperator(terminal.ask, terminal.say, {**token_store.env, **PIN_ENV})
+    outcome = asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
+    assert "allows one more user PIN try; a wrong PIN now locks it" in terminal.screen[0]
+    journal = (outcome.directory / "journal.jsonl").read_text()
+    assert '"type":"final-pin-try-confirmed"' in journal
+
+
+def test_a_scripted_run_never_spends_the_final_pin_try(plan, token_store, final_try):
+    with pytest.raises(TokenError) as caught:
+        asyncio.run(Engine(plan, ScriptedOperator({**token_store.env, **PIN_ENV}),
+                           env={**token_store.env, **PIN_ENV}).run())
+    assert caught.value.line() == (
+        "ceremony: error: token test reports the user PIN's final try; no PIN was tried. A "
+        "scripted run never spends the final try; run without --yes so a person at the "
+        "terminal confirms it once the PIN is certain"
+    )

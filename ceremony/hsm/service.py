@@ -326,7 +326,9 @@ class HsmService:
     # -- wrapping -----------------------------------------------------------------------------
 
     @hsm_method
-    def stage_trusted_wrapping(self, keks, count: int, so_pin) -> None:
+    def stage_trusted_wrapping(
+        self, keks, count: int, so_pin, confirm_final_try: bool = False,
+    ) -> None:
         """As SO, create trusted KEK objects and `count` trusted ephemeral keys.
 
         Only the SO may set CKA_TRUSTED, only on public objects, and public token objects are
@@ -344,7 +346,7 @@ class HsmService:
         with translated(f"staging trusted wrapping keys on token {label}"):
             public = self._require_token().open(rw=True)
             try:
-                self.login(so_pin, so=True)
+                self.login(so_pin, so=True, confirm_final_try=confirm_final_try)
                 try:
                     made = {k.fingerprint: wrap.create_kek(public, k.public_key, True)
                             for k in keks}
