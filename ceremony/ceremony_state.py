@@ -90,7 +90,7 @@ def _apply(state: CeremonyState, kind: str, data: dict, aborting: bool) -> None:
         )
     if kind == Kind.ABORTED:
         state.aborted = True
-    elif kind == Kind.KEY_INTENT and name == "ceremony-signer":
+    elif kind == Kind.SIGNER_INTENT:
         state.signer_intent = bytes.fromhex(data["key_id"])
     elif kind == Kind.KEY_INTENT:
         state.intents[name] = bytes.fromhex(data["key_id"])

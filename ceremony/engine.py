@@ -10,8 +10,10 @@ before the key is created, so a crash at any point leaves every HSM object accou
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,100 +75,106 @@ class Engine:
         return event
 
     # -- entry points -------------------------------------------------------------------------
+    # Each takes the token lock before it touches the ceremony directory: the lock is what
+    # keeps two processes (a run and an abort, two resumes) from writing one journal.
 
     async def run(self) -> Outcome:
         """A new ceremony: take the token, make its directory, then every step.
 
-        The token comes first, so a token that is missing or in use leaves nothing on disk.
+        A token that is missing or in use, or a plan changed since it was checked, leaves
+        nothing on disk.
         """
         await self._take_token()
-        try:
+        with self._closing_on_error():
             self._create_directory()
-        except BaseException:
-            self.service.close()
-            raise
-        self.journal = Journal.create(self.directory / "journal.jsonl")
-        self.log(Kind.CEREMONY_STARTED, f"ceremony {self.plan.ceremony.id} started",
-                 ceremony=self.plan.ceremony.id, plan=str(self.plan.path.resolve()),
-                 plan_sha256=self.plan.sha256, tool_version=__version__,
-                 operator=self.operator.kind)
-        return await self._steps()
+        return await self._steps(resuming=False)
 
     async def resume(self) -> Outcome:
-        """Finish an interrupted ceremony from its journal.
-
-        The token lock is taken before the directory is touched, so two resumes of one
-        ceremony never discard each other's files.
-        """
-        self.state, torn = read_state(self.directory, self.plan)
+        """Finish an interrupted ceremony from its journal."""
         await self._take_token()
-        try:
+        with self._closing_on_error():
+            self.state, torn = read_state(self.directory, self.plan)
             self.journal = Journal.open_existing(self.directory / "journal.jsonl",
                                                  drop_torn_tail=torn is not None)
-        except BaseException:
-            self.service.close()
-            raise
-        self.log(Kind.RESUMED, f"ceremony {self.plan.ceremony.id} resumed",
-                 operator=self.operator.kind,
-                 dropped_torn_line=torn.data.decode(errors="replace") if torn else None)
-        for path in self.state.debris(self.directory):
-            path.unlink()
-            self.log(Kind.FILE_DISCARDED, f"discarded unfinished file {path.name}",
-                     file=str(path.relative_to(self.directory)))
-        return await self._steps()
+        return await self._steps(resuming=True)
 
     async def abort(self) -> int:
-        """Record an abort, then, once confirmed, destroy the target keys this ceremony created.
+        """Destroy the target keys this ceremony created, once a person confirms; journal it.
 
-        The ceremony signer stays: it holds no customer data and signs later ceremonies.
+        The PIN and the confirmation come before the abort is journaled, so a wrong PIN or a
+        "no" leaves the ceremony resumable. The ceremony signer stays: it holds no customer
+        data and signs later ceremonies.
         """
-        self.state, torn = read_state(self.directory, self.plan, aborting=True)
-        doomed = {name: key_id for name, key_id in self.state.intents.items()
-                  if name not in self.state.destroyed}
-        if doomed:
-            await self._take_token()
+        await self._take_token()
         try:
+            self.state, torn = read_state(self.directory, self.plan, aborting=True)
+            doomed = {name: key_id for name, key_id in self.state.intents.items()
+                      if name not in self.state.destroyed}
             self.journal = Journal.open_existing(self.directory / "journal.jsonl",
                                                  drop_torn_tail=torn is not None)
-            if not self.state.aborted:
-                self.log(Kind.ABORTED, f"ceremony {self.plan.ceremony.id} aborted",
-                         keys=sorted(doomed))
             if doomed:
-                await self._destroy_all(doomed)
+                await self._login_quietly()
+                await self.operator.confirm_irreversible(
+                    f"Destroy {len(doomed)} key(s) this ceremony created on token "
+                    f"{self.record.token.label}: {', '.join(sorted(doomed))}")
+            if not self.state.aborted:
+                self.log(Kind.ABORTED, f"ceremony {self.plan.ceremony.id} aborted on token "
+                         f"{self.record.token.label}", keys=sorted(doomed),
+                         scripted=self.operator.scripted)
+            specs = {key.name: key for key in self.plan.keys}
+            for name, key_id in doomed.items():
+                ref = KeyRef(specs[name].label, key_id, specs[name].spec)
+                count = await self.service.call(self.service.destroy, ref)
+                self.log(Kind.KEY_DESTROYED, f"key {name} destroyed on the token ({count} "
+                         "objects)", name=name, key_id=key_id.hex(), objects=count)
             return len(doomed)
         finally:
-            if self.service is not None:
-                self.service.close()
-            if self.journal is not None:
-                self.journal.close()
-
-    async def _destroy_all(self, doomed: dict[str, bytes]) -> None:
-        await self._select()
-        await self._login()
-        await self.operator.confirm_irreversible(
-            f"Destroy {len(doomed)} key(s) this ceremony created on token "
-            f"{self.record.token.label}: {', '.join(sorted(doomed))}")
-        specs = {key.name: key for key in self.plan.keys}
-        for name, key_id in doomed.items():
-            key = specs[name]
-            ref = KeyRef(key.label, key_id, key.spec)
-            count = await self.service.call(self.service.destroy, ref)
-            self.log(Kind.KEY_DESTROYED, f"key {name} destroyed on the token ({count} "
-                     "objects)", name=name, key_id=key_id.hex(), objects=count)
+            self._close()
 
     # -- the steps ----------------------------------------------------------------------------
 
-    async def _steps(self) -> Outcome:
+    @contextmanager
+    def _closing_on_error(self):
         try:
+            yield
+        except BaseException:
+            self._close()
+            raise
+
+    def _close(self) -> None:
+        try:
+            if self.service is not None:
+                self.service.close()
+        finally:
+            if self.journal is not None:
+                self.journal.close()
+
+    async def _steps(self, resuming: bool) -> Outcome:
+        try:
+            if resuming:
+                self._log_resumed()
+            else:
+                self.log(Kind.CEREMONY_STARTED, f"ceremony {self.plan.ceremony.id} started",
+                         ceremony=self.plan.ceremony.id, plan=str(self.plan.path.resolve()),
+                         plan_sha256=self.plan.sha256, tool_version=__version__,
+                         operator=self.operator.kind)
             return await self._all_steps()
         except CeremonyError as error:
             self.log(Kind.STEP_FAILED, f"stopped: {error.message}", code=error.code,
                      error=error.message, hint=error.hint)
             raise
         finally:
-            if self.service is not None:
-                self.service.close()
-            self.journal.close()
+            self._close()
+
+    def _log_resumed(self) -> None:
+        dropped = self.journal.dropped
+        self.log(Kind.RESUMED, f"ceremony {self.plan.ceremony.id} resumed",
+                 operator=self.operator.kind,
+                 dropped_torn_line=dropped.data.decode(errors="replace") if dropped else None)
+        for path in self.state.debris(self.directory):
+            path.unlink()
+            self.log(Kind.FILE_DISCARDED, f"discarded unfinished file {path.name}",
+                     file=str(path.relative_to(self.directory)))
 
     async def _all_steps(self) -> Outcome:
         await self._open_token()
@@ -179,6 +187,8 @@ class Engine:
         return await self._finish()
 
     def _create_directory(self) -> None:
+        """The directory, plan.toml and the journal, or, on any failure, nothing at all."""
+        data = self._plan_bytes()
         try:
             self.directory.mkdir(parents=True, exist_ok=False)
         except FileExistsError:
@@ -187,8 +197,13 @@ class Engine:
                 "A ceremony never writes into an existing directory; choose a new ceremony.id "
                 "or output.directory, or resume it with `ceremony run --resume`",
             ) from None
-        (self.directory / "keys").mkdir()
-        write_exclusive(self.directory / "plan.toml", self._plan_bytes())
+        try:
+            (self.directory / "keys").mkdir()
+            write_exclusive(self.directory / "plan.toml", data)
+            self.journal = Journal.create(self.directory / "journal.jsonl")
+        except BaseException:
+            shutil.rmtree(self.directory)  # made by this call a moment ago, holds nothing else
+            raise
 
     def _plan_bytes(self) -> bytes:
         data = self.plan.path.read_bytes()
@@ -225,11 +240,14 @@ class Engine:
                  "and locked", **self.record.token_json())
 
     async def _login(self) -> None:
+        await self._login_quietly()
+        self.log(Kind.LOGGED_IN, f"user logged in to token {self.record.token.label}")
+
+    async def _login_quietly(self) -> None:
         service = self.service
         pin = await self._pin(self.plan.hsm.user_pin, "user")
         await self._final_try_aware("user", lambda confirm: service.call(
             service.login, pin, confirm_final_try=confirm))
-        self.log(Kind.LOGGED_IN, f"user logged in to token {self.record.token.label}")
 
     async def _final_try_aware(self, role: str, attempt) -> None:
         """Run a login `attempt`; when the token reports the PIN's final try, ask a person
@@ -275,8 +293,8 @@ class Engine:
         if ref is None:
             key_id = self.state.signer_intent or await service.call(service.new_key_id)
             if self.state.signer_intent is None:
-                self.log(Kind.KEY_INTENT, "creating the ceremony signer (EC P-384)",
-                         name="ceremony-signer", key_id=key_id.hex())
+                self.log(Kind.SIGNER_INTENT, "creating the ceremony signer (EC P-384)",
+                         key_id=key_id.hex())
             ref = await service.call(service.create_signer, key_id)
             created = True
         facts = await service.call(service.facts, ref)
@@ -335,6 +353,7 @@ class Engine:
         if key.name in self.state.intents:
             ref = KeyRef(key.label, self.state.intents[key.name], key.spec)
             if await service.call(service.key_present, ref):
+                await service.call(service.adopt, ref)
                 return ref
             if key.name in self.state.created:
                 raise VerificationError(
@@ -399,7 +418,6 @@ class Engine:
             self.log(Kind.DESTROY_CONFIRMED, f"destruction of key {key.name} confirmed",
                      name=key.name, key_id=ref.key_id.hex(), scripted=self.operator.scripted)
         count = await self.service.call(self.service.destroy, ref)
-        self.record.destroyed.add(key.name)
         self.log(Kind.KEY_DESTROYED, f"key {key.name} destroyed on the token ({count} objects)",
                  name=key.name, key_id=ref.key_id.hex(), objects=count)
 

@@ -24,6 +24,7 @@ class Kind(StrEnum):
     SELF_TEST = "self-test-passed"
     WARNING = "warning"
     KEY_INTENT = "key-intent"
+    SIGNER_INTENT = "signer-intent"
     KEY_CREATED = "key-created"
     SIGNER_READY = "signer-ready"
     KEY_CONFIRMED = "key-confirmed"

@@ -9,12 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    PublicFormat,
-    load_der_public_key,
-)
-
 from ceremony import __version__
 from ceremony.azure.byok import build_byok, generator_string
 from ceremony.azure.compat import check_target
@@ -24,13 +18,13 @@ from ceremony.files import refuse_existing, write_all_exclusive
 from ceremony.hsm import HsmService
 from ceremony.hsm.keys import KeyFacts
 from ceremony.hsm.tokens import TokenInfo
+from ceremony.record import public_pem
 
 
 @dataclass(frozen=True)
 class ExportedKey:
     byok: Path
     public_pem: Path | None
-    command_file: Path
     az_command: str
     sha256: dict[str, str]  # file path as written -> SHA-256 hex
 
@@ -73,9 +67,6 @@ def export_key(
         command_path: f"{command}\n".encode(),
     }
     if pem_path is not None:
-        public = load_der_public_key(facts.public_der)
-        files[pem_path] = public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        files[pem_path] = public_pem(facts.public_der, f"the public key of {facts.ref.label!r}")
     digests = write_all_exclusive(files)
-    return ExportedKey(
-        byok_path, pem_path, command_path, command, {str(p): d for p, d in digests.items()},
-    )
+    return ExportedKey(byok_path, pem_path, command, {str(p): d for p, d in digests.items()})

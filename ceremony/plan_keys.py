@@ -33,6 +33,7 @@ KEY_FIELDS = (
     "features", "workspaces", "azure_name", "key_ops", "after_export",
 )
 IMPORT_ONLY = ("source", "unwrap_key")
+RESERVED_LABEL_PREFIX = "cmk-ceremony-"
 IMPORT_RSA_ONLY = (
     'origin = "import" takes rsa keys only: a key-transfer file carries no EC public point '
     "and the token computes no check value for an unwrapped AES key, so their read-back "
@@ -73,6 +74,9 @@ class KeyChecker:
         if name is not None and not FILE_NAME.fullmatch(name):
             table.problem("name", f"{name!r} is not {FILE_NAME_RULE}")
         label = table.unique("label", self.labels, "label")
+        if label is not None and label.startswith(RESERVED_LABEL_PREFIX):
+            table.problem("label", f"{label!r} starts with {RESERVED_LABEL_PREFIX!r}, which "
+                                   "the tool keeps for its own objects (the ceremony signer)")
         origin = table.choice("origin", ORIGINS, default="generate")
         source, unwrap_key = self.origin(table, origin)
         spec = self.spec(table)

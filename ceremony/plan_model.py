@@ -77,6 +77,10 @@ class PinSpec:
     def split(self) -> bool:
         return bool(self.parts)
 
+    @property
+    def sources(self) -> tuple[PinSource, ...]:
+        return (self.source,) if self.source is not None else tuple(p.source for p in self.parts)
+
     def __str__(self) -> str:
         if self.source is not None:
             return str(self.source)
@@ -150,6 +154,12 @@ class Plan:
     def kek(self, name: str) -> KekEntry:
         """The KEK a key names (`KeyEntry.kek`); KeyError for a name the plan lacks."""
         return {entry.name: entry for entry in self.keks}[name]
+
+    @property
+    def prompts_for_pins(self) -> bool:
+        """True when a person types a PIN at the terminal during the run."""
+        specs = (self.hsm.user_pin, self.hsm.so_pin)
+        return any(src.kind == "prompt" for spec in specs if spec for src in spec.sources)
 
     def with_role(self, role: Role) -> tuple[Participant, ...]:
         """The participants holding `role`, in plan order."""

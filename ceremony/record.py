@@ -66,27 +66,32 @@ def load_signer_key(
     return _p384(key, source)
 
 
-def signer_pem(spki_der: bytes) -> bytes:
-    """signer.pub.pem's bytes for the signer's SubjectPublicKeyInfo DER read from the token.
+def public_pem(spki_der: bytes, what: str) -> bytes:
+    """The PEM to write for a SubjectPublicKeyInfo DER read from the token.
 
-    The DER must be the standard encoding (uncompressed point, named curve), which is what
-    `openssl pkey -outform DER` gives back from the PEM; otherwise the fingerprint on paper,
-    taken of the token's DER, would not be the fingerprint of signer.pub.pem.
+    The DER must be the standard encoding (for EC: named curve, uncompressed point), which
+    is what `openssl pkey -outform DER` gives back from the PEM; otherwise the fingerprint in
+    the record and on paper, taken of the token's DER, would not be the PEM's fingerprint.
     """
+    key = load_der_public_key(spki_der)
+    if public_der(key) != spki_der:
+        raise VerificationError(
+            "public-key-encoding",
+            f"{what} from the token is not in standard SubjectPublicKeyInfo DER",
+            "Its fingerprint would differ from the PEM file's; check the token's key "
+            "attributes (for EC: EC_PARAMS and EC_POINT)",
+        )
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
+
+def signer_pem(spki_der: bytes) -> bytes:
+    """signer.pub.pem's bytes: an EC P-384 key in standard DER (see public_pem)."""
     try:
         key = load_der_public_key(spki_der)
     except ValueError:
         key = None
-    key = _p384(key, "the signer public key")
-    if public_der(key) != spki_der:
-        raise VerificationError(
-            "signer-key-encoding",
-            "the signer public key from the token is not in standard SubjectPublicKeyInfo DER "
-            "(named curve, uncompressed point)",
-            "Its fingerprint would differ from signer.pub.pem's; check the token's EC_PARAMS "
-            "and EC_POINT",
-        )
-    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    _p384(key, "the signer public key")
+    return public_pem(spki_der, "the signer public key")
 
 
 def verify_record_signature(

@@ -46,10 +46,12 @@ class RecordBuilder:
             "library", "library_version")}
 
     def statement(self) -> str:
-        names = ", ".join(f"{k.name} ({k.spec})" for k in self.plan.keys)
+        keys = ", ".join(
+            f"{k.name} ({k.spec}, {'imported into' if k.origin == 'import' else 'generated in'}"
+            " the HSM)" for k in self.plan.keys)
         return (f"I witnessed ceremony {self.plan.ceremony.id} on token {self.token.label} "
-                f"(serial {self.token.serial}): keys {names} were created inside the HSM, their "
-                "fingerprints were read back, and their BYOK packages were written.")
+                f"(serial {self.token.serial}): keys {keys}; their fingerprints were read "
+                "back and their BYOK packages were written.")
 
     def draft(self, journal: Journal) -> dict:
         """The record without `outputs` and the journal head: what the documents render.

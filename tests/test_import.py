@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 from cryptography.hazmat.primitives.serialization import (
@@ -15,6 +16,9 @@ from pkcs11 import KeyType, ObjectClass
 
 from ceremony.azure.byok import parse_byok
 from ceremony.cli import main
+from ceremony.errors import StepFailed
+from ceremony.hsm.keys import KeyRef
+from ceremony.hsm.templates import Policy
 from ceremony.keyspec import KeySpec
 from ceremony.record import sha256_hex
 from tests.conftest import PIN_ENV, logged_in, token_labels
@@ -78,3 +82,32 @@ def test_import_is_for_rsa_keys_only(token_store, tmp_path, capsys):
     err = capsys.readouterr().err
     assert (f"ceremony: error: {plan}: key[1].type: origin = \"import\" takes rsa keys only: "
             "a key-transfer file carries no EC public point") in err
+
+
+def test_adopt_finishes_an_import_interrupted_before_its_public_half(token_store):
+    service = logged_in(token_store)
+    service.in_session(_put_transfer_key)
+    service.self_test()
+    software = rsa.generate_private_key(65537, 2048)
+    blob = aes_key_wrap_with_padding(TRANSFER_KEY, software.private_bytes(
+        Encoding.DER, PrivateFormat.PKCS8, NoEncryption()))
+    ref = service.import_key(KeySpec("rsa", 2048), "imported", Policy.TRUSTED,
+                             service.new_key_id(), "transfer-key", blob)
+
+    def drop_public_half(session):  # what a crash between the two token calls leaves
+        for obj in session.get_objects({A.CLASS: ObjectClass.PUBLIC_KEY, A.ID: ref.key_id}):
+            obj.destroy()
+
+    service.in_session(drop_public_half)
+    service.adopt(ref)
+    spki = software.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    assert service.facts(ref).fingerprint == sha256_hex(spki)
+    service.close()
+
+
+def test_adopt_refuses_a_key_that_does_not_read_back_as_planned(user_service):
+    ref = user_service.generate(KeySpec("rsa", 2048), "k", Policy.TRUSTED)
+    with pytest.raises(StepFailed) as caught:
+        user_service.adopt(KeyRef(ref.label, ref.key_id, KeySpec("rsa", 3072)))
+    assert caught.value.message == (
+        "key 'k' on token test reads back as RSA 2048, not RSA 3072")

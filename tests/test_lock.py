@@ -65,3 +65,17 @@ def test_second_service_in_the_same_process_is_refused(service, token_store):
         other.select(label=TOKEN)
     assert caught.value.code == "token-in-use"
     assert f"in use by process {os.getpid()}" in caught.value.message
+
+
+def test_a_lock_directory_others_can_write_is_refused(token_store, tmp_path):
+    shared = tmp_path / "shared-locks"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    service = HsmService(MODULE, {**token_store.env, "CMK_CEREMONY_LOCK_DIR": str(shared)})
+    with pytest.raises(TokenError) as caught:
+        service.select(label=TOKEN)
+    assert caught.value.line() == (
+        f"ceremony: error: lock directory {shared} is not a directory private to this user "
+        f"(owner uid {os.getuid()}, mode 0777). Remove it, or set CMK_CEREMONY_LOCK_DIR to a "
+        "directory only you can write (0700)"
+    )

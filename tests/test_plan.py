@@ -438,6 +438,9 @@ CASES = [
      ["key[2].name: 'ms' is already the name of key[1]"]),
     ("key-label-twice", [("key[3].label", "cmk-ms")],
      ["key[3].label: 'cmk-ms' is already the label of key[1]"]),
+    ("key-label-reserved", [("key[1].label", "cmk-ceremony-signer")],
+     ["key[1].label: 'cmk-ceremony-signer' starts with 'cmk-ceremony-', which the tool keeps "
+      "for its own objects (the ceremony signer)"]),
     ("azure-name-twice", [("key[3].azure_name", "adb-ms")],
      ["key[3].azure_name: 'adb-ms' is already the Azure key name of key[1]"]),
     ("azure-name-invalid", [("key[1].azure_name", "adb_ms")],

@@ -32,6 +32,11 @@ EVIDENCE = "keep the directory as evidence"
 JOURNAL_TAMPERED = "The journal was damaged or edited after it was written; keep it as evidence"
 NOT_FORMAT = "The record does not follow cmk-ceremony-record/1 (docs/record-format.md)"
 WARNING_LINE = f"ceremony: warning: record self-test: {WARNING}\n"
+UNPINNED_LINE = (
+    "ceremony: warning: signer not pinned: the directory is whole and signed by the key in "
+    "signer.pub.pem, but nothing here shows that key is the ceremony signer; compare its "
+    "fingerprint with the paper log\n"
+)
 
 
 @pytest.fixture
@@ -41,7 +46,8 @@ def ceremony(tmp_path):
 
 def fails(ceremony, capsys, *flags, code=4) -> str:
     """Run `ceremony verify` on the directory; assert the exit code; return the error line."""
-    assert main(["verify", str(ceremony.directory), *flags]) == code
+    pin = () if "--signer" in flags else ("--unpinned",)
+    assert main(["verify", str(ceremony.directory), *pin, *flags]) == code
     captured = capsys.readouterr()
     assert captured.out == ""
     return captured.err
@@ -69,13 +75,14 @@ def edit_line(line: bytes, **data) -> bytes:
 
 
 def test_a_valid_directory_verifies(ceremony, capsys):
-    assert main(["verify", str(ceremony.directory)]) == 0
+    assert main(["verify", str(ceremony.directory), "--unpinned"]) == 0
     captured = capsys.readouterr()
     fingerprint = ceremony.record()["signer"]["fingerprint_sha256"]
     rsa_fingerprint = ceremony.record()["keys"][0]["fingerprint_sha256"]
     assert captured.out == "\n".join([
         f"Verified:   ceremony {CEREMONY_ID} in {ceremony.directory}",
-        f"Signer:     {hex_groups(bytes.fromhex(fingerprint))}",
+        f"Signer:     {hex_groups(bytes.fromhex(fingerprint))} (NOT pinned: compare with the "
+        "paper log)",
         "Record:     RFC 8785 canonical, ECDSA P-384 SHA-384 signature valid",
         f"Journal:    11 entries chained; the record covers the first {RECORD_COVERS}",
         "Files:      8 match their SHA-256 in the record; none unlisted",
@@ -83,7 +90,7 @@ def test_a_valid_directory_verifies(ceremony, capsys):
         f"Key:        search-aes for {MHSM_KID}",
         "Previous:   none (the record starts a chain)",
     ]) + "\n"
-    assert captured.err == WARNING_LINE
+    assert captured.err == WARNING_LINE + UNPINNED_LINE
 
 
 def test_the_report_and_its_json(ceremony, capsys):
@@ -98,12 +105,12 @@ def test_the_report_and_its_json(ceremony, capsys):
         VerifiedKey("search-aes", MHSM_KID, None),
     )
     assert report.warnings == (WARNING,)
-    assert main(["verify", str(ceremony.directory), "--json"]) == 0
+    assert main(["verify", str(ceremony.directory), "--unpinned", "--json"]) == 0
     captured = capsys.readouterr()
     data = json.loads(captured.out)
     assert data == json.loads(json.dumps(report.to_json()))
     assert data["directory"] == str(ceremony.directory) and data["signer_pinned"] is False
-    assert captured.err == WARNING_LINE
+    assert captured.err == WARNING_LINE + UNPINNED_LINE
 
 
 def test_anyone_can_check_it_with_openssl_and_sha256sum(ceremony):
@@ -143,10 +150,10 @@ def test_a_chained_record_with_its_previous_record(tmp_path, capsys):
     previous = first.directory / "record.json"
     second = build_ceremony(tmp_path / "q4", previous=previous)
     digest = sha256_hex(previous.read_bytes())
-    assert main(["verify", str(second.directory)]) == 0
+    assert main(["verify", str(second.directory), "--unpinned"]) == 0
     out = capsys.readouterr().out
     assert f"Previous:   SHA-256 {digest} (not checked; give --previous)\n" in out
-    assert main(["verify", str(second.directory), "--previous", str(previous)]) == 0
+    assert main(["verify", str(second.directory), "--unpinned", "--previous", str(previous)]) == 0
     assert f"Previous:   {previous} (SHA-256 {digest})\n" in capsys.readouterr().out
 
 
@@ -154,7 +161,7 @@ def test_journal_lines_after_the_record_are_chained_but_not_signed(ceremony, cap
     """The record covers the journal as it was when built; the last lines can only be
     checked for their chain, so removing them whole is not detectable."""
     write_journal(ceremony, journal_lines(ceremony)[:RECORD_COVERS])
-    assert main(["verify", str(ceremony.directory)]) == 0
+    assert main(["verify", str(ceremony.directory), "--unpinned"]) == 0
     out = capsys.readouterr().out
     assert f"Journal:    {RECORD_COVERS} entries chained; the record covers the first 8\n" in out
 
@@ -254,7 +261,7 @@ def test_a_whole_directory_re_signed_by_another_key_needs_the_paper_log(ceremony
     (ceremony.directory / "signer.pub.pem").write_bytes(pem_of(forger.public_key()))
     forgery = SyntheticCeremony(ceremony.directory, forger)
     forgery.resign(lambda record: record["signer"].update(fingerprint_sha256=forged))
-    assert main(["verify", str(ceremony.directory)]) == 0
+    assert main(["verify", str(ceremony.directory), "--unpinned"]) == 0
     capsys.readouterr()
     assert fails(ceremony, capsys, "--signer", original) == error(
         f"{ceremony.directory}/signer.pub.pem has fingerprint {forged}, not {original} as given "
@@ -499,13 +506,13 @@ def test_a_previous_record_that_cannot_be_read_is_bad_input(ceremony, tmp_path, 
 
 def test_a_directory_that_is_not_a_ceremony_is_bad_input(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("hello")
-    assert main(["verify", str(tmp_path)]) == 2
+    assert main(["verify", str(tmp_path), "--unpinned"]) == 2
     assert capsys.readouterr().err == error(
         f"{tmp_path} is not a ceremony directory: it has none of journal.jsonl, record.json, "
         "record.json.sig, signer.pub.pem",
         "Give the directory a ceremony wrote: <output directory>/<ceremony id>",
     )
-    assert main(["verify", str(tmp_path / "nowhere")]) == 2
+    assert main(["verify", str(tmp_path / "nowhere"), "--unpinned"]) == 2
     assert capsys.readouterr().err == error(
         f"{tmp_path}/nowhere is not a directory",
         "Give the directory a ceremony wrote: <output directory>/<ceremony id>",
@@ -519,4 +526,13 @@ def test_a_ceremony_directory_missing_a_fixed_file(ceremony, capsys, name):
         f"{ceremony.directory}/{name} is missing",
         "A finished ceremony has journal.jsonl, record.json, record.json.sig, signer.pub.pem: "
         f"this one did not finish, or a file was removed; {EVIDENCE}",
+    )
+
+
+def test_verify_needs_the_signer_pin_or_an_explicit_unpinned(ceremony, capsys):
+    assert main(["verify", str(ceremony.directory)]) == 2
+    assert capsys.readouterr().err == error(
+        "give --signer FINGERPRINT (from the paper log), or --unpinned, but not both",
+        "Anyone can re-sign a forged directory with a key of their own; only the signer's "
+        "fingerprint from the paper log proves the record is the ceremony's",
     )

@@ -26,9 +26,11 @@ class Narrator:
 
     def __enter__(self) -> Narrator:
         if self.live and not self.as_json and sys.stderr.isatty():
+            from rich.console import Console
             from rich.progress import Progress
 
-            self._progress = Progress(transient=False)
+            # stdout is data: the bar and narration go to stderr like every other line.
+            self._progress = Progress(console=Console(stderr=True), transient=False)
             self._progress.start()
             self._task = self._progress.add_task("ceremony", total=self.total)
         return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from ceremony.commands.progress import Narrator
@@ -41,12 +42,13 @@ def _common(parser) -> None:
                         "yes; the record says the answers were scripted")
 
 
-def _operator(args, env):
+def _operator(args, env, stack: ExitStack):
     if args.yes:
         return ScriptedOperator(env)
     try:
-        # Kept open for the ceremony's prompts; a terminal is not seekable, so two handles.
-        reader, writer = open("/dev/tty"), open("/dev/tty", "w")  # noqa: SIM115
+        # A terminal is not seekable, so one handle to read and one to write.
+        reader = stack.enter_context(open("/dev/tty"))  # noqa: SIM115
+        writer = stack.enter_context(open("/dev/tty", "w"))  # noqa: SIM115
     except OSError:
         raise BadInputError(
             "no-terminal", "this ceremony needs people at a terminal and none is attached",
@@ -65,6 +67,11 @@ def _operator(args, env):
     return TtyOperator(ask, say, env)
 
 
+def _live(args, plan) -> bool:
+    """A live progress bar only when nobody is asked anything at the terminal."""
+    return args.yes and not plan.prompts_for_pins
+
+
 def _plan_of(directory: Path, override: Path | None):
     journal = directory / "journal.jsonl"
     if not journal.is_file():
@@ -72,8 +79,15 @@ def _plan_of(directory: Path, override: Path | None):
             "not-a-ceremony", f"{directory} holds no journal.jsonl",
             "Give the directory of the interrupted ceremony",
         )
-    path = override or Path(read_entries(journal, allow_torn_tail=True)[0].data["plan"])
-    return load_plan(path, resuming=True)
+    if override is None:
+        entries = read_entries(journal, allow_torn_tail=True)
+        if not entries:
+            raise BadInputError(
+                "journal-empty", f"{journal} holds no complete line, so it does not say which "
+                "plan the ceremony ran", "Name the plan with --plan PLAN",
+            )
+        override = Path(entries[0].data["plan"])
+    return load_plan(override, resuming=True)
 
 
 
@@ -84,8 +98,9 @@ def run_ceremony(args, env) -> int:
                             "See 'ceremony run --help'")
     resuming = args.resume is not None
     plan = _plan_of(args.resume, args.plan_override) if resuming else load_plan(args.plan)
-    operator = _operator(args, env)
-    with Narrator(args.json, len(plan.keys), live=args.yes) as narrator:
+    with ExitStack() as stack, Narrator(args.json, len(plan.keys),
+                                        live=_live(args, plan)) as narrator:
+        operator = _operator(args, env, stack)
         engine = Engine(plan, operator, narrator.event, env)
         outcome = asyncio.run(engine.resume() if resuming else engine.run())
     if not args.json:
@@ -97,8 +112,8 @@ def run_ceremony(args, env) -> int:
 
 def abort_ceremony(args, env) -> int:
     plan = _plan_of(args.directory, args.plan_override)
-    operator = _operator(args, env)
-    with Narrator(args.json, 0, live=args.yes) as narrator:
+    with ExitStack() as stack, Narrator(args.json, 0, live=_live(args, plan)) as narrator:
+        operator = _operator(args, env, stack)
         count = asyncio.run(Engine(plan, operator, narrator.event, env).abort())
     if args.json:
         json.dump({"destroyed": count}, sys.stdout)

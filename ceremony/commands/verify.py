@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ceremony.azure.pgpwords import hex_groups
 from ceremony.commands.common import add_json_option, print_json
+from ceremony.errors import BadInputError
 from ceremony.record import SIGNATURE_ALGORITHM
 from ceremony.verify import VerifyReport, verify_ceremony
 
@@ -25,6 +26,11 @@ def register(commands) -> None:
         help="the signer's SHA-256 fingerprint from the paper log (spaces and colons allowed)",
     )
     verify.add_argument(
+        "--unpinned", action="store_true",
+        help="without --signer: check only that the directory is whole and signed by the key "
+        "in signer.pub.pem (nothing then shows that key is the ceremony signer)",
+    )
+    verify.add_argument(
         "--previous", type=Path, metavar="RECORD",
         help="the previous ceremony's record.json, which this record must name",
     )
@@ -33,9 +39,20 @@ def register(commands) -> None:
 
 
 def run_verify(args, env) -> int:
+    if (args.signer is None) == (not args.unpinned):
+        raise BadInputError(
+            "signer-pin", "give --signer FINGERPRINT (from the paper log), or --unpinned, "
+            "but not both",
+            "Anyone can re-sign a forged directory with a key of their own; only the signer's "
+            "fingerprint from the paper log proves the record is the ceremony's",
+        )
     report = verify_ceremony(args.directory, signer=args.signer, previous=args.previous)
     for warning in report.warnings:
         print(f"ceremony: warning: record self-test: {warning}", file=sys.stderr)
+    if args.unpinned:
+        print("ceremony: warning: signer not pinned: the directory is whole and signed by the "
+              "key in signer.pub.pem, but nothing here shows that key is the ceremony signer; "
+              "compare its fingerprint with the paper log", file=sys.stderr)
     if args.json:
         print_json(report.to_json())
     else:
@@ -44,7 +61,8 @@ def run_verify(args, env) -> int:
 
 
 def summary(report: VerifyReport, previous: Path | None) -> str:
-    pinned = " (matches --signer)" if report.signer_pinned else ""
+    pinned = (" (matches --signer)" if report.signer_pinned
+              else " (NOT pinned: compare with the paper log)")
     lines = [
         f"Verified:   ceremony {report.ceremony_id} in {report.directory}",
         f"Signer:     {hex_groups(bytes.fromhex(report.signer_fingerprint))}{pinned}",

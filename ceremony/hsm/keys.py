@@ -160,14 +160,32 @@ def import_wrapped(
     private = unwrappers[0].unwrap_key(
         ObjectClass.PRIVATE_KEY, KeyType.RSA, blob, mechanism=kwp, template=template,
     )
-    public = templates.public_template(spec, label, key_id, None)
+    ref = KeyRef(label=label, key_id=key_id, spec=spec)
+    _add_rsa_public_half(session, ref, private)
+    check_readback(session, ref, token_label)
+    return ref
+
+
+def _add_rsa_public_half(session, ref: KeyRef, private) -> None:
+    public = templates.public_template(ref.spec, ref.label, ref.key_id, None)
     del public[A.MODULUS_BITS]
     public[A.MODULUS] = private[A.MODULUS]
     public[A.PUBLIC_EXPONENT] = private[A.PUBLIC_EXPONENT]
     session.create_object(public)
-    ref = KeyRef(label=label, key_id=key_id, spec=spec)
+
+
+def adopt(session, ref: KeyRef, token_label: str) -> None:
+    """Check a key made before an interruption as if just made; finish an interrupted import.
+
+    An import interrupted between the unwrap and the public half leaves a private RSA key
+    alone: its public half is made again from the private object's modulus and exponent.
+    """
+    require_hsm_thread()
+    if ref.spec.kind == "rsa" and not find_objects(
+            session, {A.CLASS: ObjectClass.PUBLIC_KEY, A.ID: ref.key_id}):
+        _add_rsa_public_half(session, ref, find_one(session, ref, ObjectClass.PRIVATE_KEY,
+                                                    token_label))
     check_readback(session, ref, token_label)
-    return ref
 
 
 def find_by_label(session, label: str, token_label: str) -> KeyRef:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,9 +19,26 @@ from ceremony.errors import TokenError
 
 
 def lock_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """$CMK_CEREMONY_LOCK_DIR, else $XDG_RUNTIME_DIR/cmk-ceremony, else a per-user /tmp dir."""
     if env.get("CMK_CEREMONY_LOCK_DIR"):
         return Path(env["CMK_CEREMONY_LOCK_DIR"])
+    if env.get("XDG_RUNTIME_DIR"):
+        return Path(env["XDG_RUNTIME_DIR"]) / "cmk-ceremony"
     return Path(f"/tmp/cmk-ceremony-locks-{os.getuid()}")
+
+
+def _private_dir(directory: Path) -> None:
+    """Make or accept the lock directory only if it is ours alone: a directory another user
+    made in /tmp beforehand could hold a symlink that turns our lock write against a file."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(directory)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise TokenError(
+            "lock-dir-unsafe",
+            f"lock directory {directory} is not a directory private to this user "
+            f"(owner uid {info.st_uid}, mode {stat.S_IMODE(info.st_mode):04o})",
+            "Remove it, or set CMK_CEREMONY_LOCK_DIR to a directory only you can write (0700)",
+        )
 
 
 class TokenLock:
@@ -33,8 +51,8 @@ class TokenLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        _private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -256,6 +256,12 @@ class HsmService:
             )
 
     @hsm_method
+    def adopt(self, ref: KeyRef) -> None:
+        """Check a key this ceremony made before an interruption (see keys.adopt)."""
+        with translated(f"checking key {ref.label!r} on token {self.token_label}"):
+            keys.adopt(self._require_session(), ref, self.token_label)
+
+    @hsm_method
     def key_present(self, ref: KeyRef) -> bool:
         """True when the token holds the key's private or secret object with its CKA_ID."""
         with translated(f"looking for key {ref.label!r} on token {self.token_label}"):

@@ -154,7 +154,10 @@ def self_test(session, kwp: Mechanism, token_label: str) -> SelfTestResult:
         padded = zero_padding(der, ec_plain)
     except VerificationError as error:
         raise _self_test_failed(token_label, kwp, error.message) from None
-    recovered = load_der_private_key(der, None)
+    try:
+        recovered = load_der_private_key(der, None)
+    except ValueError:
+        raise _self_test_failed(token_label, kwp, "the EC test key came back unreadable") from None
     if recovered.private_numbers().private_value != ec_private.private_numbers().private_value:
         raise _self_test_failed(token_label, kwp, "the EC test key came back different")
     return SelfTestResult(kwp.name, padded, ("AES-256 raw", "EC P-256 PKCS#8"))
