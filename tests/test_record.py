@@ -146,7 +146,11 @@ def test_signer_pem_refuses_a_der_that_is_not_the_standard_encoding():
     der = der.replace(b"\x30\x76", b"\x30\x46", 1)  # the outer SEQUENCE is 48 bytes shorter
     with pytest.raises(VerificationError) as caught:
         signer_pem(der)
-    assert caught.value.code == "signer-key-encoding"
+    assert caught.value.line() == (
+        "ceremony: error: the signer public key from the token is not in standard "
+        "SubjectPublicKeyInfo DER. Its fingerprint would differ from the PEM file's; check the "
+        "token's key attributes (for EC: EC_PARAMS and EC_POINT)"
+    )
 
 
 def _tree(root, files):
