@@ -28,10 +28,10 @@ class KeySpec:
         if self.kind in ("rsa", "aes"):
             allowed = RSA_SIZES if self.kind == "rsa" else AES_SIZES
             if self.size not in allowed or self.curve is not None:
-                raise ValueError(f"{self.kind} size {self.size} is not one of {_join(allowed)}")
+                raise ValueError(f"{self.kind} size {self.size} is not one of {commas(allowed)}")
         elif self.kind == "ec":
             if self.curve not in EC_CURVES or self.size is not None:
-                raise ValueError(f"ec curve {self.curve} is not one of {_join(EC_CURVES)}")
+                raise ValueError(f"ec curve {self.curve} is not one of {commas(EC_CURVES)}")
         else:
             raise ValueError(f"key type {self.kind} is not one of rsa, ec, aes")
 
@@ -45,5 +45,5 @@ class KeySpec:
         return self.kind != "aes"
 
 
-def _join(values: tuple) -> str:
+def commas(values) -> str:
     return ", ".join(str(v) for v in values)

@@ -76,7 +76,7 @@ def parse_pin_source(text: str) -> PinSource:
     kind, sep, value = text.partition(":")
     if kind in ("prompt", "pinpad") and not sep:
         return PinSource(kind)
-    if kind == "fd" and value.isdigit():
+    if kind == "fd" and value.isascii() and value.isdecimal() and int(value) < 2**31:
         return PinSource("fd", value)
     if kind in ("file", "env") and value:
         return PinSource(kind, value)

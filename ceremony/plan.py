@@ -22,6 +22,7 @@ from pathlib import Path
 from ceremony.azure.kek import load_kek
 from ceremony.azure.kid import parse_kid
 from ceremony.errors import BadInputError
+from ceremony.pins import PinSource
 from ceremony.plan_fields import (
     FILE_NAME,
     FILE_NAME_RULE,
@@ -85,6 +86,8 @@ def load_plan(path: Path, *, resuming: bool = False) -> Plan:
         raise PlanError(path, ("toml: the file is not UTF-8 text",)) from None
     except tomllib.TOMLDecodeError as error:
         raise PlanError(path, (f"toml: {error}",)) from None
+    except RecursionError:
+        raise PlanError(path, ("toml: values are nested too deeply",)) from None
     return _Checker(path, raw, resuming).plan(data, text)
 
 
@@ -192,11 +195,8 @@ class _Checker:
 
     def pin(self, table: Table, name: str, roles: dict[str, str], required: bool):
         value = table.raw(name, (str, dict), "a PIN source or a table", required)
-        if isinstance(value, str):
-            source = pin_source(value)
-            if source is None:  # guard_pins reports these first; kept for safety
-                table.problem(name, not_a_source(split_allowed=True))
-            return PinSpec(source=source)
+        if isinstance(value, str):  # not a source: guard_pins has reported it already
+            return PinSpec(source=self.resolved(pin_source(value)))
         if value is None:
             return None
         split = Table(self.problems, at(table.path, name), value, ("parts",))
@@ -215,8 +215,14 @@ class _Checker:
                 elif parsed.kind == "pinpad":
                     part.problem("source", "pinpad cannot give one part of a split PIN: the PIN "
                                            "pad takes the whole PIN; use prompt")
-                found.append(PinPart(custodian, parsed))
+                found.append(PinPart(custodian, self.resolved(parsed)))
         return PinSpec(parts=tuple(found))
+
+    def resolved(self, source: PinSource | None) -> PinSource | None:
+        """A file: PIN source relative to the plan's directory, like every path in a plan."""
+        if source is not None and source.kind == "file":
+            return PinSource("file", str(self.base / source.value))
+        return source
 
     def custodian(self, part: Table, roles: dict[str, str], holders: dict[str, str]):
         name = part.text("custodian")
@@ -268,6 +274,9 @@ class _Checker:
         table = self.top.table("output", ("directory",))
         value = table.text("directory") if table is not None else None
         if value is None:
+            return None
+        if not value.isprintable():
+            table.problem("directory", f"{value!r} holds control characters; give a plain path")
             return None
         directory = self.base / value
         if path_is(directory, Path.exists) and not path_is(directory, Path.is_dir):

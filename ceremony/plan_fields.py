@@ -170,6 +170,9 @@ class Table:
         value = self.text(name, required)
         if value is None:
             return None
+        if not value.isprintable():
+            self.problem(name, f"{value!r} holds control characters; give a plain path")
+            return None
         path = base / value
         if not path_is(path, Path.is_file):
             state = "is not a file" if path_is(path, Path.exists) else "does not exist"

@@ -15,7 +15,7 @@ from ceremony.azure.compat import check_target
 from ceremony.azure.kid import KEY_NAME
 from ceremony.databricks.catalog import key_allowed, load_catalog
 from ceremony.errors import BadInputError
-from ceremony.keyspec import AES_SIZES, EC_CURVES, RSA_SIZES, KeySpec
+from ceremony.keyspec import AES_SIZES, EC_CURVES, RSA_SIZES, KeySpec, commas
 from ceremony.plan_fields import FILE_NAME, FILE_NAME_RULE, Problems, Table, at, sentence
 from ceremony.plan_model import (
     AFTER_EXPORT,
@@ -39,10 +39,6 @@ IMPORT_RSA_ONLY = (
     "and the token computes no check value for an unwrapped AES key, so their read-back "
     "would show nothing"
 )
-
-
-def _join(values) -> str:
-    return ", ".join(str(value) for value in values)
 
 
 class KeyChecker:
@@ -126,7 +122,7 @@ class KeyChecker:
                 table.problem("size", "an ec key takes curve, not size")
             curve = table.text("curve")
             if curve is not None and curve not in EC_CURVES:
-                table.problem("curve", f"{curve!r} is not one of {_join(EC_CURVES)}")
+                table.problem("curve", f"{curve!r} is not one of {commas(EC_CURVES)}")
             elif curve is not None and not table.has("size"):
                 return KeySpec("ec", curve=curve)
         elif kind is not None:
@@ -135,7 +131,7 @@ class KeyChecker:
             sizes = RSA_SIZES if kind == "rsa" else AES_SIZES
             size = table.integer("size")
             if size is not None and size not in sizes:
-                table.problem("size", f"{size} is not one of {_join(sizes)}")
+                table.problem("size", f"{size} is not one of {commas(sizes)}")
             elif size is not None and not table.has("curve"):
                 return KeySpec(kind, size=size)
         return None
@@ -145,7 +141,7 @@ class KeyChecker:
         if name is None:
             return None
         if name not in self.keks:
-            declared = _join(self.keks) or "none"
+            declared = commas(self.keks) or "none"
             table.problem("kek", f"no [[kek]] is named {name!r} (kek names: {declared})")
         elif self.keks[name] is not None and spec is not None:
             try:
@@ -182,7 +178,7 @@ class KeyChecker:
             if workspace not in self.workspaces:
                 self.problems.add(
                     at(at(table.path, "workspaces"), index),
-                    f"{workspace!r} is not one of ceremony.workspaces ({_join(self.workspaces)})",
+                    f"{workspace!r} is not one of ceremony.workspaces ({commas(self.workspaces)})",
                 )
         return values
 
@@ -199,7 +195,7 @@ class KeyChecker:
                 self.problems.add(
                     path,
                     f"{feature_id} is already served by {holder} for workspace{plural} "
-                    f"{_join(where)}; a workspace's feature takes one key",
+                    f"{commas(where)}; a workspace's feature takes one key",
                 )
 
     def key_ops(self, table: Table, spec: KeySpec | None, features: list[str]):
@@ -213,13 +209,13 @@ class KeyChecker:
             if op not in allowed:
                 self.problems.add(
                     at(at(table.path, "key_ops"), index),
-                    f"{op!r} is not allowed for an {spec.kind} key (allowed: {_join(allowed)})",
+                    f"{op!r} is not allowed for an {spec.kind} key (allowed: {commas(allowed)})",
                 )
         missing = [op for op in FEATURE_KEY_OPS if op not in ops]
         if features and spec.kind != "ec" and missing:
             table.problem(
                 "key_ops",
-                f"lacks {' and '.join(missing)}, which a key serving {_join(features)} needs: "
+                f"lacks {' and '.join(missing)}, which a key serving {commas(features)} needs: "
                 "Databricks wraps its data keys with it",
             )
         return ops

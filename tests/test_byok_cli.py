@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from ceremony.azure.byok import parse_byok
 from ceremony.cli import main
 from ceremony.hsm.templates import Policy
 from ceremony.keyspec import KeySpec
@@ -69,8 +70,13 @@ def test_export_then_check_then_the_vault_imports_it(vault, token_store, tmp_pat
     assert package["header"] == {"kid": kek.kid, "alg": "dir", "enc": "CKM_RSA_AES_KEY_WRAP"}
     assert package["generator"] == "cmk-ceremony 0.1.0; SoftHSM project SoftHSM v2 fw 2.6"
     assert main(["byok", "check", str(out / "cmk-key.byok"), "--kek",
-                 str(tmp_path / "kek.pem")]) == 0
-    from ceremony.azure.byok import parse_byok
+                 str(tmp_path / "kek.pem"), "--kid", kek.kid]) == 0
+    capsys.readouterr()
+    assert main(["byok", "check", str(out / "cmk-key.byok"), "--kek",
+                 str(tmp_path / "kek.pem")]) == 2
+    assert capsys.readouterr().err == (
+        f"ceremony: error: KEK file {tmp_path / 'kek.pem'} comes without a kid. Give the KEK's "
+        "versioned kid, or the JSON that `az keyvault key show` prints\n")
 
     ciphertext = parse_byok((out / "cmk-key.byok").read_bytes(), "x").ciphertext
     assert rehearsal.import_byok(kek, ciphertext, spec, facts.public_der.hex()).evidence
@@ -145,7 +151,7 @@ def test_byok_check_refuses_a_package_that_does_not_fit_the_kek(
     package["ciphertext"] = package["ciphertext"][:-8]  # 6 bytes short: KWP part off by 6
     damaged = tmp_path / "damaged.byok"
     damaged.write_text(json.dumps(package))
-    argv = ["byok", "check", str(damaged), "--kek", str(tmp_path / "kek.pem")]
+    argv = ["byok", "check", str(damaged), "--kek", str(tmp_path / "kek.pem"), "--kid", kek.kid]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("ceremony: error: BYOK ciphertext of ")
@@ -165,3 +171,20 @@ def test_byok_check_refuses_a_kek_with_another_kid(vault, token_store, tmp_path,
         f"ceremony: error: BYOK kid {kek.kid} is not the KEK kid {other_kid}. Wrap the key "
         "again with the KEK of the vault it is meant for\n"
     )
+
+
+def test_a_label_that_would_leave_the_output_directory_is_refused(
+    vault, token_store, tmp_path, capsys,
+):
+    _, kek = vault
+    _make_key(token_store, KeySpec("rsa", 2048), "../escaped")
+    assert _export(token_store, tmp_path, kek, "../escaped") == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "ceremony: error: '../escaped' cannot name the output files: it is not 1-64 letters, "
+        "digits, '.', '_' or '-', not starting with '.'. Give --name with a plain file name for "
+        "the outputs"
+    )
+    assert not (tmp_path / "escaped.byok").exists()
+    assert _export(token_store, tmp_path, kek, "../escaped", "--name", "escaped",
+                   "--azure-name", "escaped") == 0
+    assert (tmp_path / "out" / "escaped.byok").exists()

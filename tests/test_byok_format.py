@@ -150,6 +150,16 @@ def test_unversioned_kid_in_header():
     )
 
 
+@pytest.mark.parametrize("kid", [f" {VAULT_KID}", VAULT_KID.replace("https", "HTTPS"),
+                                 VAULT_KID.replace("contoso", "CONTOSO")])
+def test_a_kid_not_written_as_this_tool_writes_it_is_refused(kid):
+    err = refused(edited(header__kid=kid))
+    assert err.line() == (
+        f"ceremony: error: BYOK file pkg.byok has header kid {json.dumps(kid)}, which is not "
+        f"written as {VAULT_KID}. Make the package again"
+    )
+
+
 # ---------------------------------------------------------------- fit to the KEK
 
 

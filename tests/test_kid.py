@@ -147,6 +147,7 @@ PATH_RULE = "does not have the path /keys/<name>/<version>"
         (f"{B}/keys/k/0123", f"has key version '0123', {NOT_32_HEX}"),
         (f"{B}/keys/k/{V[:-1]}g", f"has key version '{V[:-1]}g', {NOT_32_HEX}"),
         ("https://[::1/keys/k", "is not a URL"),
+        (f"https://contoso.vault.azure.net/\u212aeys/k/{V}", "contains characters outside ASCII"),
     ],
 )
 def test_invalid(text, what):

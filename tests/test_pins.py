@@ -515,3 +515,14 @@ def test_keyring_refusals(use_keyring):
         f"{LockedKeyring.__module__}.LockedKeyring failed (KeyringLocked). Unlock the keyring "
         "and retry, or choose another PIN source"
     )
+
+
+@pytest.mark.parametrize("text", ["fd:\u00b2", "fd:99999999999999999999", "fd:-1", "fd:",
+                                  "123456", "keyring:svc", "file:", "prompt:x"])
+def test_what_is_not_a_pin_source_is_refused_without_being_repeated(text):
+    with pytest.raises(ValueError) as caught:
+        parse_pin_source(text)
+    assert str(caught.value) == (
+        "the value given is not a PIN source (not shown, in case it is a PIN); use one of "
+        "prompt, pinpad, fd:N, file:PATH, env:NAME, keyring:SERVICE/USERNAME"
+    )

@@ -411,7 +411,9 @@ CASES = [
     ]})], [f"hsm.so_pin.parts[1].pin: {NOT_A_SOURCE}"]),
     # KEKs
     ("control-characters-are-escaped", [("kek[1].file", "a\nb.pem")],
-     ["kek[1].file: {dir}/a\\nb.pem does not exist"]),
+     ["kek[1].file: 'a\\nb.pem' holds control characters; give a plain path"]),
+    ("nul-in-output-directory", [("output.directory", "out\u0000x")],
+     ["output.directory: 'out\\x00x' holds control characters; give a plain path"]),
     ("kek-file-missing", [("kek[1].file", "nope.pem")],
      ["kek[1].file: {dir}/nope.pem does not exist"]),
     ("kek-file-missing-and-kid-bad", [("kek[1].file", "nope.pem"), ("kek[1].kid", "http://x")], [
@@ -635,3 +637,9 @@ def test_plan_helpers_for_the_engine(tmp_path):
     assert [part.custodian for part in plan.hsm.so_pin.parts] == ["Cora", "Cid"]  # plan order
     with pytest.raises(KeyError):
         plan.kek("other")
+
+
+def test_a_file_pin_source_is_relative_to_the_plan_like_every_path(tmp_path):
+    plan = edit(base_plan(), "hsm.user_pin", "file:pins/user.pin")
+    loaded = load_plan(write_plan(tmp_path, plan))
+    assert str(loaded.hsm.user_pin.source) == f"file:{tmp_path}/pins/user.pin"

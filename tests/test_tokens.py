@@ -109,3 +109,12 @@ def test_an_internal_error_is_one_line_without_traceback(token_store, capsys, mo
     )
     with pytest.raises(ZeroDivisionError):
         main(["--debug", "token", "list"])
+
+
+def test_selecting_again_starts_over(service):
+    from ceremony.secret import SecretPin
+    from tests.conftest import USER_PIN
+
+    service.login(SecretPin(USER_PIN))
+    assert service.select(label=TOKEN).label == TOKEN  # the same token again: no lock clash
+    service.login(SecretPin(USER_PIN))  # the old login session was closed

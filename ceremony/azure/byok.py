@@ -61,7 +61,7 @@ def parse_byok(data: bytes, source: str) -> ByokPackage:
         document = json.loads(data, object_pairs_hook=_unique_fields)
     except _DuplicateField as err:
         raise _bad(source, "byok-fields", f"has field {err} twice") from None
-    except ValueError:  # also UnicodeDecodeError and JSONDecodeError
+    except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError, deep nesting
         raise _bad(source, "byok-not-json", "is not valid JSON") from None
     _exact_fields(document, _FIELDS, source, "")
     _exact_fields(document["header"], _HEADER_FIELDS, source, "header")
@@ -78,11 +78,16 @@ def parse_byok(data: bytes, source: str) -> ByokPackage:
     if not isinstance(header["kid"], str):
         raise _bad(source, "byok-kid-invalid", "has a header kid that is not a string")
     try:
-        parse_kid(header["kid"])
+        canonical = parse_kid(header["kid"]).url
     except BadInputError as err:
         raise BadInputError(
             "byok-kid-invalid", f"BYOK file {source} header: {err.message}", err.hint
         ) from None
+    if header["kid"] != canonical:
+        # This tool writes the canonical kid; anything else was written by someone else.
+        raise _bad(source, "byok-kid-invalid",
+                   f"has header kid {json.dumps(header['kid'])}, which is not written as "
+                   f"{canonical}")
     text = document["ciphertext"]
     if not isinstance(text, str) or not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
         raise _bad(source, "byok-ciphertext", "has a ciphertext that is not unpadded base64url")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from ceremony.azure.kid import Kid, parse_kid
 from ceremony.azure.pgpwords import pgp_words
 from ceremony.errors import BadInputError
+from ceremony.record import public_der, public_key_fingerprint
 
 KEK_SIZES = (2048, 3072, 4096)
 _CREATE = "Create the KEK with `az keyvault key create --kty RSA-HSM --size 4096 --ops import`"
@@ -67,15 +67,13 @@ def load_kek(path: Path, kid: str | None = None, json_path: Path | None = None) 
             )
         kids.append((other_kid, json_path))
         sources.append(f"{json_path} ({_JSON_FORM})")
-    spki = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    spki = public_der(key)
     return Kek(
         kid=_agreed_kid(kid, kids, path),
         public_key=key,
         spki_der=spki,
         bits=key.key_size,
-        fingerprint=hashlib.sha256(spki).hexdigest(),
+        fingerprint=public_key_fingerprint(spki),
         source="; ".join(sources),
     )
 
@@ -151,7 +149,7 @@ def _looks_like_json(data: bytes) -> bool:
 def _from_json(data: bytes, path: Path) -> tuple[rsa.RSAPublicKey, str]:
     try:
         document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise _bad_json(path, "is not valid JSON") from None
     jwk = document.get("key", document) if isinstance(document, dict) else None
     if not isinstance(jwk, dict) or "kty" not in jwk:

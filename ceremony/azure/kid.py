@@ -57,6 +57,9 @@ def parse_kid(text: str) -> Kid:
         raise BadInputError("kek-kid-invalid", "KEK kid is empty", _HINT)
     if not text.isprintable() or any(c.isspace() for c in text):
         raise _invalid(shown, "contains spaces or control characters")
+    if not text.isascii():
+        # Case folding would turn look-alikes (the Kelvin sign) into ASCII letters.
+        raise _invalid(shown, "contains characters outside ASCII")
     if not text.lower().startswith("https://"):
         raise BadInputError("kek-kid-not-https", f"KEK kid {shown} is not an https URL", _HINT)
     try:

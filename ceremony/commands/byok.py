@@ -19,6 +19,7 @@ from ceremony.errors import BadInputError
 from ceremony.export import export_key, refuse_existing_outputs
 from ceremony.hsm.templates import Policy
 from ceremony.pins import parse_pin_source, read_pin_blocking
+from ceremony.plan_fields import FILE_NAME, FILE_NAME_RULE
 
 
 def register(commands) -> None:
@@ -30,6 +31,8 @@ def register(commands) -> None:
     export.add_argument("--kid", help="the KEK's versioned kid (unless --kek is the az JSON)")
     export.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="directory for <label>.byok, .pub.pem and .az-import.txt")
+    export.add_argument("--name", metavar="NAME",
+                        help="file name stem for the outputs (default: the label)")
     export.add_argument("--azure-name", metavar="NAME",
                         help="the key's name in Azure (default: the label)")
     export.add_argument("--policy", choices=[p.value for p in (Policy.TRUSTED, Policy.EXTRACTABLE)],
@@ -58,6 +61,16 @@ def _pin_source(text: str, flag: str):
                             "command line; name where to read it from") from None
 
 
+def _file_stem(name: str) -> str:
+    """The outputs are <name>.byok etc. in --out: a label like ../x must not leave it."""
+    if not FILE_NAME.fullmatch(name):
+        raise BadInputError(
+            "export-name", f"{name!r} cannot name the output files: it is not {FILE_NAME_RULE}",
+            "Give --name with a plain file name for the outputs",
+        )
+    return name
+
+
 def export_byok(args, env) -> int:
     user_source = _pin_source(args.user_pin, "--user-pin")
     trusted = args.policy == Policy.TRUSTED.value
@@ -71,12 +84,13 @@ def export_byok(args, env) -> int:
         service.login(read_pin_blocking(user_source, f"user of token {token.label}", env=env))
         ref = service.find_key(args.key)
         check_target(kek.kid, ref.spec)
-        refuse_existing_outputs(args.out, ref.label, ref.spec.asymmetric)
+        name = _file_stem(args.name or ref.label)
+        refuse_existing_outputs(args.out, name, ref.spec.asymmetric)
         self_test = service.self_test()
         for warning in self_test.warnings:
             print(f"ceremony: warning: {warning}", file=sys.stderr)
         facts = service.facts(ref)
-        exported = export_key(service, token, facts, kek, args.out, ref.label,
+        exported = export_key(service, token, facts, kek, args.out, name,
                               args.azure_name or ref.label)
     if args.json:
         print_json({
@@ -100,7 +114,9 @@ def check_byok(args, env) -> int:
                             f"({error.strerror})", "Check the path") from None
     package = parse_byok(data, str(args.file))
     if args.kek is not None:
-        check_against_kek(package, load_kek(args.kek, args.kid or package.kid))
+        # The KEK's own kid (--kid, or the az JSON), never the package's: comparing the
+        # package's kid with itself would prove nothing.
+        check_against_kek(package, load_kek(args.kek, args.kid))
     result = {
         "file": str(args.file), "kid": package.kid, "generator": package.generator,
         "ciphertext_bytes": len(package.ciphertext), "checked_against_kek": args.kek is not None,

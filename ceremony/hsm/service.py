@@ -119,9 +119,9 @@ class HsmService:
                 "Select the token by its serial instead",
             )
         token = matches[0]
+        self.close()  # a new selection starts over: no session, staging or lock carries over
         lock = TokenLock(self.module, serial_text(token), token.label, lock_dir(self._env))
         lock.acquire()
-        self._release()
         self._token, self._lock = token, lock
         return token_info(self._lib, token)
 
