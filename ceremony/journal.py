@@ -26,6 +26,7 @@ from typing import Any
 
 from ceremony.errors import BadInputError, VerificationError
 from ceremony.files import fsync_dir, refuse_existing
+from ceremony.record import read_file
 from ceremony.secret import SecretPin
 
 ZERO_HASH = "0" * 64
@@ -157,14 +158,13 @@ def read_entries(path: Path | str, *, allow_torn_tail: bool = False) -> list[Ent
 
 
 def _scan(path: Path, allow_torn_tail: bool) -> tuple[list[Entry], TornTail | None]:
-    try:
-        content = path.read_bytes()
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         raise BadInputError(
             "journal-missing",
             f"{path} does not exist",
             "Give the journal.jsonl of the ceremony directory",
-        ) from None
+        )
+    content = read_file(path)  # a directory or an unreadable file: file-unreadable, named
     *lines, tail = content.split(b"\n")
     entries: list[Entry] = []
     prev = ZERO_HASH
@@ -200,7 +200,7 @@ def _scan(path: Path, allow_torn_tail: bool) -> tuple[list[Entry], TornTail | No
 def _decode(path: Path, number: int, line: bytes) -> Entry:
     try:
         fields = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
         raise VerificationError(
             "journal-not-json", f"{path} line {number} is not JSON", _TAMPERED
         ) from None

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import rfc8785
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import (
@@ -30,6 +30,7 @@ SIGNATURE_ALGORITHM = "ECDSA P-384 SHA-384"
 # The journal is covered by the record's `journal` field; the other three are the signature.
 OUTPUT_EXCLUDED = ("journal.jsonl", "record.json", "record.json.sig", "signer.pub.pem")
 EVIDENCE = "keep the directory as evidence"
+REGULAR_ONLY = f"A ceremony writes only regular files; {EVIDENCE}"
 
 
 def canonical(obj: object) -> bytes:
@@ -61,7 +62,7 @@ def load_signer_key(
     """The record signer's public key from its PEM; anything but EC P-384 is refused."""
     try:
         key = load_pem_public_key(public_pem)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):  # not a key; a curve OpenSSL does not know
         key = None
     return _p384(key, source)
 
@@ -88,7 +89,7 @@ def signer_pem(spki_der: bytes) -> bytes:
     """signer.pub.pem's bytes: an EC P-384 key in standard DER (see public_pem)."""
     try:
         key = load_der_public_key(spki_der)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         key = None
     _p384(key, "the signer public key")
     return public_pem(spki_der, "the signer public key")
@@ -137,30 +138,31 @@ def read_file(path: Path) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as error:
-        raise BadInputError(
-            "file-unreadable", f"{path} cannot be read ({error.strerror})", "Check the path"
-        ) from None
+        raise unreadable(path, error) from None
+
+
+def unreadable(path: Path | str, error: OSError) -> BadInputError:
+    """The error for a file the system would not let us read or look at."""
+    return BadInputError(
+        "file-unreadable", f"{path} cannot be read ({error.strerror})", "Check the path"
+    )
 
 
 def _files(directory: Path) -> list[str]:
     """Relative paths of the regular files below `directory`, sorted; nothing else allowed."""
 
-    def unreadable(error: OSError) -> None:
-        raise BadInputError(
-            "file-unreadable",
-            f"{error.filename} cannot be read ({error.strerror})",
-            "Check the path",
-        )
+    def refuse(error: OSError) -> None:
+        raise unreadable(error.filename, error)
 
     found = []
-    for root, dirs, files in os.walk(directory, onerror=unreadable):
+    for root, dirs, files in os.walk(directory, onerror=refuse):
         for name in dirs + files:
             path = Path(root, name)
             if path.is_symlink() or not (path.is_dir() or path.is_file()):
                 raise VerificationError(
                     "output-not-regular",
                     f"{path} is not a regular file or directory",
-                    f"A ceremony writes only regular files; {EVIDENCE}",
+                    REGULAR_ONLY,
                 )
         found += [Path(root, name).relative_to(directory).as_posix() for name in files]
     return sorted(found)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
@@ -25,6 +26,7 @@ from ceremony.record import (
     EVIDENCE,
     OUTPUT_EXCLUDED,
     RECORD_FORMAT,
+    REGULAR_ONLY,
     canonical,
     list_outputs,
     load_signer_key,
@@ -32,6 +34,7 @@ from ceremony.record import (
     public_key_fingerprint,
     read_file,
     sha256_hex,
+    unreadable,
     verify_record_signature,
 )
 
@@ -60,6 +63,7 @@ class VerifyReport:
     files: tuple[str, ...]  # outputs whose SHA-256 matched the record
     keys: tuple[VerifiedKey, ...]
     warnings: tuple[str, ...]  # the record's self_test warnings
+    notes: tuple[str, ...]  # what held but deserves a look, e.g. a renamed directory
     previous_record_sha256: str | None
     previous_checked: bool  # a previous record was given and matched
 
@@ -81,10 +85,11 @@ def verify_ceremony(
     record_path = directory / "record.json"
     record_bytes = read_file(record_path)
     record = _canonical_record(record_path, record_bytes)
-    if record.data.get("format") != RECORD_FORMAT:
+    record_format = record.text("format")
+    if record_format != RECORD_FORMAT:
         raise VerificationError(
             "record-format",
-            f"{record_path} has format {json.dumps(record.data.get('format'))}, "
+            f"{record_path} has format {json.dumps(record_format)}, "
             f"expected {json.dumps(RECORD_FORMAT)}",
             f"This tool verifies {RECORD_FORMAT} records only",
         )
@@ -97,9 +102,10 @@ def verify_ceremony(
     _plan(directory, record, outputs)
     keys = _keys(directory, record, outputs)
     previous_sha256 = _previous(record, previous)
+    ceremony_id = record.table("ceremony").text("id")
     return VerifyReport(
         directory=directory,
-        ceremony_id=record.table("ceremony").text("id"),
+        ceremony_id=ceremony_id,
         signer_fingerprint=fingerprint,
         signer_pinned=pinned is not None,
         journal_entries=journal_entries,
@@ -107,6 +113,7 @@ def verify_ceremony(
         files=tuple(sorted(outputs)),
         keys=keys,
         warnings=tuple(record.table("self_test").texts("warnings")),
+        notes=_name_notes(directory, ceremony_id),
         previous_record_sha256=previous_sha256,
         previous_checked=previous is not None,
     )
@@ -127,7 +134,11 @@ def normalize_fingerprint(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Fields:
-    """Typed access to the record's fields; a missing or mistyped one is record-invalid."""
+    """Typed access to the record's fields; a missing or mistyped one is record-invalid.
+
+    A string with a control or other non-printable character is refused too, so no text
+    from the record, signed or not, can reach the terminal as an escape sequence.
+    """
 
     data: dict
     source: str  # the record file, for messages
@@ -144,7 +155,10 @@ class _Fields:
     def get(self, name: str, kinds: tuple[type, ...], what: str):
         if name not in self.data or type(self.data[name]) not in kinds:
             raise self.invalid(name, f"is missing or not {what}")
-        return self.data[name]
+        value = self.data[name]
+        if type(value) is str and not value.isprintable():
+            raise self.invalid(name, "has a non-printable character")
+        return value
 
     def text(self, name: str) -> str:
         return self.get(name, (str,), "a string")
@@ -153,7 +167,15 @@ class _Fields:
         values = self.get(name, (list,), "a list of strings")
         if not all(type(value) is str for value in values):
             raise self.invalid(name, "is missing or not a list of strings")
+        if not all(value.isprintable() for value in values):
+            raise self.invalid(name, "has a non-printable character")
         return values
+
+    def sha256(self, name: str) -> str:
+        value = self.text(name)
+        if not _HEX64.fullmatch(value):
+            raise self.invalid(name, "is not a SHA-256 (64 lowercase hex digits)")
+        return value
 
     def table(self, name: str) -> _Fields:
         return _Fields(self.get(name, (dict,), "an object"), self.source, self.at(name))
@@ -177,9 +199,12 @@ class _Fields:
 
 
 def _fixed_files(directory: Path) -> None:
+    """The four files are there, each a regular file: a symlink, FIFO or device is refused
+    (lstat) before anything is read, so nothing can hang verify or point out of the directory."""
     if not directory.is_dir():
         raise BadInputError("ceremony-dir-missing", f"{directory} is not a directory", _WHERE)
-    missing = [name for name in OUTPUT_EXCLUDED if not (directory / name).exists()]
+    modes = {name: _lstat_mode(directory / name) for name in OUTPUT_EXCLUDED}
+    missing = [name for name, mode in modes.items() if mode is None]
     if len(missing) == len(OUTPUT_EXCLUDED):
         raise BadInputError(
             "not-a-ceremony-dir",
@@ -194,17 +219,33 @@ def _fixed_files(directory: Path) -> None:
             f"A finished ceremony has {', '.join(OUTPUT_EXCLUDED)}: this one did not finish, "
             f"or a file was removed; {EVIDENCE}",
         )
+    for name, mode in modes.items():
+        if not stat.S_ISREG(mode):
+            raise VerificationError(
+                "ceremony-file-not-regular", f"{directory / name} is not a regular file",
+                REGULAR_ONLY,
+            )
+
+
+def _lstat_mode(path: Path) -> int | None:
+    """The file's mode, not following a symlink; None when there is nothing at `path`."""
+    try:
+        return path.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise unreadable(path, error) from None
 
 
 def _canonical_record(path: Path, data: bytes) -> _Fields:
     changed = f"record.json changed after it was signed; {EVIDENCE}"
     try:
         value = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
         raise VerificationError("record-not-json", f"{path} is not JSON", changed) from None
     try:
         exact = canonical(value) == data
-    except ValueError:  # NaN, infinities, integers beyond 2**53
+    except (ValueError, RecursionError):  # NaN, infinities, integers beyond 2**53; too deep
         exact = False
     if not exact:
         raise VerificationError(
@@ -220,7 +261,7 @@ def _canonical_record(path: Path, data: bytes) -> _Fields:
 def _signer(path: Path, pem: bytes, record: _Fields, pinned: str | None) -> str:
     key = load_signer_key(pem, str(path))
     fingerprint = public_key_fingerprint(public_der(key))
-    named = record.table("signer").text("fingerprint_sha256")
+    named = record.table("signer").sha256("fingerprint_sha256")
     if fingerprint != named:
         raise VerificationError(
             "signer-fingerprint-mismatch",
@@ -269,8 +310,10 @@ def _outputs(directory: Path, record: _Fields) -> dict[str, str]:
             raise record.invalid(
                 "outputs", f"lists {name!r}, which is not an output path inside the directory"
             )
-        if type(digest) is not str:
-            raise record.invalid("outputs", f"gives {name!r} a SHA-256 that is not a string")
+        if type(digest) is not str or not _HEX64.fullmatch(digest):
+            raise record.invalid(
+                "outputs", f"gives {name!r} a SHA-256 that is not 64 lowercase hex digits"
+            )
     for name, digest in sorted(listed.items()):
         path = directory / name
         if not path.is_file():
@@ -370,6 +413,16 @@ def _public_key(path: Path, name: str, fingerprint: str | None) -> None:
             f"{fingerprint or 'null'}",
             f"This is not the public key of the key the ceremony made; {EVIDENCE}",
         )
+
+
+def _name_notes(directory: Path, ceremony_id: str) -> tuple[str, ...]:
+    """A ceremony writes <output directory>/<ceremony id>; a copy may be renamed, which is
+    allowed (auditors copy directories) but worth saying."""
+    name = directory.resolve().name
+    if name == ceremony_id:
+        return ()
+    return (f"directory {name} is not named after ceremony {ceremony_id}; it may be a renamed "
+            "copy",)
 
 
 def _previous(record: _Fields, previous: Path | None) -> str | None:

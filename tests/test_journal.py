@@ -187,6 +187,7 @@ def test_a_swapped_pair_is_caught(path):
         (b"not json\n", "journal-not-json", "is not JSON"),
         (b"\n", "journal-not-json", "is not JSON"),
         (b"\xff\xfe\n", "journal-not-json", "is not JSON"),
+        (b"[" * 200000 + b"\n", "journal-not-json", "is not JSON"),  # too deep: RecursionError
         (
             b'{"seq":2,"type":"x"}\n',
             "journal-bad-entry",
@@ -269,3 +270,13 @@ def test_a_missing_journal_is_bad_input(path):
         f"ceremony: error: {path} does not exist. Give the journal.jsonl of the ceremony directory"
     )
     assert caught.value.code == "journal-missing"
+
+
+def test_a_journal_that_is_a_directory_is_bad_input(path):
+    path.mkdir()
+    with pytest.raises(BadInputError) as caught:
+        verify_journal(path)
+    assert caught.value.code == "file-unreadable"
+    assert caught.value.line() == (
+        f"ceremony: error: {path} cannot be read (Is a directory). Check the path"
+    )

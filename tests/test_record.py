@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -27,6 +28,15 @@ from ceremony.record import (
 from tests.support.ceremony_dir import pem_of, sign
 
 EVIDENCE = "keep the directory as evidence"
+# An EC key on secp112r1 (OID 1.3.132.0.6), a curve OpenSSL does not support: loading it
+# raises cryptography's UnsupportedAlgorithm, not ValueError.
+SECP112R1_SPKI = bytes.fromhex(
+    "3032301006072a8648ce3d020106052b81040006031e0004" + "01" * 14 + "02" * 14
+)
+SECP112R1_PEM = (
+    b"-----BEGIN PUBLIC KEY-----\n" + base64.encodebytes(SECP112R1_SPKI)
+    + b"-----END PUBLIC KEY-----\n"
+)
 
 
 def test_rfc8785_section_3_2_2_example():
@@ -136,6 +146,18 @@ def test_the_signer_must_be_ec_p384():
     with pytest.raises(VerificationError):
         verify_record_signature(pem_of(key.public_key()), b"{}", key.sign(
             b"{}", ec.ECDSA(hashes.SHA384())))
+
+
+def test_a_signer_on_a_curve_openssl_does_not_support_is_not_p384():
+    with pytest.raises(VerificationError) as caught:
+        load_signer_key(SECP112R1_PEM, "dir/signer.pub.pem")
+    assert caught.value.line() == (
+        "ceremony: error: dir/signer.pub.pem is not an EC P-384 public key. The record signer "
+        f"is an EC P-384 key on the token; {EVIDENCE}"
+    )
+    with pytest.raises(VerificationError) as caught:
+        signer_pem(SECP112R1_SPKI)
+    assert caught.value.message == "the signer public key is not an EC P-384 public key"
 
 
 def test_signer_pem_refuses_a_der_that_is_not_the_standard_encoding():

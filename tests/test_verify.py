@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -27,11 +31,13 @@ from tests.support.ceremony_dir import (
     sign,
 )
 from tests.support.unwrap import OPENSSL
+from tests.test_record import SECP112R1_PEM
 
 EVIDENCE = "keep the directory as evidence"
 JOURNAL_TAMPERED = "The journal was damaged or edited after it was written; keep it as evidence"
 NOT_FORMAT = "The record does not follow cmk-ceremony-record/1 (docs/record-format.md)"
 WARNING_LINE = f"ceremony: warning: record self-test: {WARNING}\n"
+REGULAR_ONLY = f"A ceremony writes only regular files; {EVIDENCE}"
 UNPINNED_LINE = (
     "ceremony: warning: signer not pinned: the directory is whole and signed by the key in "
     "signer.pub.pem, but nothing here shows that key is the ceremony signer; compare its "
@@ -105,6 +111,7 @@ def test_the_report_and_its_json(ceremony, capsys):
         VerifiedKey("search-aes", MHSM_KID, None),
     )
     assert report.warnings == (WARNING,)
+    assert report.notes == ()
     assert main(["verify", str(ceremony.directory), "--unpinned", "--json"]) == 0
     captured = capsys.readouterr()
     data = json.loads(captured.out)
@@ -143,6 +150,29 @@ def test_the_signer_fingerprint_from_the_paper_log(ceremony, capsys, form):
     assert main(["verify", str(ceremony.directory), "--signer", given]) == 0
     out = capsys.readouterr().out
     assert f"Signer:     {hex_groups(bytes.fromhex(fingerprint))} (matches --signer)\n" in out
+
+
+def test_a_renamed_copy_verifies_with_a_warning(ceremony, tmp_path, capsys):
+    """Auditors copy directories; a name that is not the ceremony id is said, not refused."""
+    copy = tmp_path / "audit-copy"
+    shutil.copytree(ceremony.directory, copy)
+    renamed = (
+        f"ceremony: warning: directory audit-copy is not named after ceremony {CEREMONY_ID}; "
+        "it may be a renamed copy\n"
+    )
+    assert main(["verify", str(copy), "--unpinned"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"Verified:   ceremony {CEREMONY_ID} in {copy}\n")
+    assert captured.err == WARNING_LINE + renamed + UNPINNED_LINE
+    assert main(["verify", str(copy), "--unpinned", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["notes"] == [renamed[len("ceremony: warning: "):-1]]
+    assert captured.err == WARNING_LINE + renamed + UNPINNED_LINE
+
+
+def test_the_directory_name_is_its_real_name_when_given_as_dot(ceremony, capsys, monkeypatch):
+    monkeypatch.chdir(ceremony.directory)
+    assert verify_ceremony(Path(".")).notes == ()
 
 
 def test_a_chained_record_with_its_previous_record(tmp_path, capsys):
@@ -198,11 +228,27 @@ def test_a_record_that_is_not_canonical(ceremony, capsys, damage):
     )
 
 
-def test_a_record_that_is_not_json(ceremony, capsys):
-    (ceremony.directory / "record.json").write_bytes(b'{"format": ')
+@pytest.mark.parametrize("data", [b'{"format": ', b"[" * 200000], ids=["cut", "too-deep"])
+def test_a_record_that_is_not_json(ceremony, capsys, data):
+    (ceremony.directory / "record.json").write_bytes(data)
     assert fails(ceremony, capsys) == error(
         f"{ceremony.directory}/record.json is not JSON",
         f"record.json changed after it was signed; {EVIDENCE}",
+    )
+
+
+def test_a_record_too_deep_to_canonicalize_is_not_canonical(ceremony, capsys, monkeypatch):
+    """JSON the parser could just take in but RFC 8785 cannot write back without recursing
+    too deep: a fault of the record, not an internal error."""
+
+    def too_deep(value):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("ceremony.verify.canonical", too_deep)
+    assert fails(ceremony, capsys) == error(
+        f"{ceremony.directory}/record.json is not in RFC 8785 canonical form",
+        "Whitespace, key order and number forms count: record.json changed after it was signed; "
+        f"{EVIDENCE}",
     )
 
 
@@ -240,6 +286,40 @@ def test_a_signer_key_that_is_not_p384(ceremony, capsys):
     assert fails(ceremony, capsys) == error(
         f"{ceremony.directory}/signer.pub.pem is not an EC P-384 public key",
         f"The record signer is an EC P-384 key on the token; {EVIDENCE}",
+    )
+
+
+def test_a_signer_key_on_a_curve_openssl_does_not_support(ceremony, capsys):
+    (ceremony.directory / "signer.pub.pem").write_bytes(SECP112R1_PEM)
+    assert fails(ceremony, capsys) == error(
+        f"{ceremony.directory}/signer.pub.pem is not an EC P-384 public key",
+        f"The record signer is an EC P-384 key on the token; {EVIDENCE}",
+    )
+
+
+@pytest.mark.parametrize(("named", "problem"), [
+    ("\x1b]2;owned\x07\x1b[2J" + "a" * 54, "has a non-printable character"),
+    ("AB" * 32, "is not a SHA-256 (64 lowercase hex digits)"),
+    ("ab" * 31 + "\u202e", "has a non-printable character"),
+    ("ab" * 31 + "xy", "is not a SHA-256 (64 lowercase hex digits)"),
+], ids=["escapes", "upper", "bidi", "not-hex"])
+def test_a_signer_fingerprint_in_the_record_that_is_not_hex(ceremony, capsys, named, problem):
+    """Checked before the signature, so the record is not trusted yet: refused, never echoed."""
+    record = ceremony.record()
+    record["signer"]["fingerprint_sha256"] = named
+    (ceremony.directory / "record.json").write_bytes(canonical(record))
+    assert fails(ceremony, capsys) == error(
+        f"{ceremony.directory}/record.json field signer.fingerprint_sha256 {problem}", NOT_FORMAT
+    )
+
+
+def test_a_record_format_with_escapes_is_not_echoed(ceremony, capsys):
+    record = ceremony.record()
+    record["format"] = "\x1b[2Jcmk-ceremony-record/1"
+    (ceremony.directory / "record.json").write_bytes(canonical(record))
+    assert fails(ceremony, capsys) == error(
+        f"{ceremony.directory}/record.json field format has a non-printable character",
+        NOT_FORMAT,
     )
 
 
@@ -304,8 +384,18 @@ def test_another_record_format(ceremony, capsys):
      "field keys[1].files.byok names 'keys/other.byok', which outputs does not list"),
     (lambda r: r["self_test"].update(warnings=[1]),
      "field self_test.warnings is missing or not a list of strings"),
+    (lambda r: r["self_test"].update(warnings=["\x1b[2J\x1b[Hall checks passed"]),
+     "field self_test.warnings has a non-printable character"),
+    (lambda r: r["ceremony"].update(id="2026-q4\x1b[8m"),
+     "field ceremony.id has a non-printable character"),
+    (lambda r: r["keys"][0].update(fingerprint_sha256="\x1b[2J"),
+     "field keys[1].fingerprint_sha256 has a non-printable character"),
+    (lambda r: r.update(format=1), "field format is missing or not a string"),
+    (lambda r: r["outputs"].update({"plan.toml": "\x1b[2J"}),
+     "field outputs gives 'plan.toml' a SHA-256 that is not 64 lowercase hex digits"),
 ], ids=["keks", "entries-type", "entries-zero", "signer", "outside", "excluded", "kek",
-        "byok-unlisted", "warnings"])
+        "byok-unlisted", "warnings", "warnings-escape", "id-escape", "fingerprint-escape",
+        "format-type", "digest-escape"])
 def test_a_signed_record_that_does_not_follow_the_format(ceremony, capsys, change, message):
     ceremony.resign(change)
     assert fails(ceremony, capsys) == error(
@@ -332,6 +422,15 @@ def test_a_deleted_journal_line(ceremony, capsys):
     write_journal(ceremony, lines[:1] + lines[2:])
     assert fails(ceremony, capsys) == error(
         f"{ceremony.directory}/journal.jsonl line 2 has seq 3, expected 2", JOURNAL_TAMPERED
+    )
+
+
+def test_a_journal_line_nested_too_deep(ceremony, capsys):
+    lines = journal_lines(ceremony)
+    lines[1] = b"[" * 200000 + b"\n"
+    write_journal(ceremony, lines)
+    assert fails(ceremony, capsys) == error(
+        f"{ceremony.directory}/journal.jsonl line 2 is not JSON", JOURNAL_TAMPERED
     )
 
 
@@ -526,6 +625,38 @@ def test_a_ceremony_directory_missing_a_fixed_file(ceremony, capsys, name):
         f"{ceremony.directory}/{name} is missing",
         "A finished ceremony has journal.jsonl, record.json, record.json.sig, signer.pub.pem: "
         f"this one did not finish, or a file was removed; {EVIDENCE}",
+    )
+
+
+@pytest.mark.parametrize("name", ["journal.jsonl", "record.json", "record.json.sig",
+                                  "signer.pub.pem"])
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
+def test_a_fixed_file_that_is_not_a_regular_file(ceremony, capsys, name, kind):
+    """Refused from lstat before anything is read: a FIFO would block the read for ever."""
+    path = ceremony.directory / name
+    target = ceremony.directory.parent / f"elsewhere-{name}"
+    path.rename(target)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "symlink":
+        path.symlink_to(target)
+    else:
+        path.mkdir()
+    assert fails(ceremony, capsys) == error(f"{path} is not a regular file", REGULAR_ONLY)
+
+
+def test_a_fixed_file_that_cannot_be_looked_at_is_bad_input(ceremony, capsys, monkeypatch):
+    path = ceremony.directory / "record.json.sig"
+    real_lstat = Path.lstat
+
+    def lstat(self):
+        if self == path:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real_lstat(self)
+
+    monkeypatch.setattr(Path, "lstat", lstat)
+    assert fails(ceremony, capsys, code=2) == error(
+        f"{path} cannot be read (Permission denied)", "Check the path"
     )
 
 

@@ -49,6 +49,8 @@ def run_verify(args, env) -> int:
     report = verify_ceremony(args.directory, signer=args.signer, previous=args.previous)
     for warning in report.warnings:
         print(f"ceremony: warning: record self-test: {warning}", file=sys.stderr)
+    for note in report.notes:
+        print(f"ceremony: warning: {note}", file=sys.stderr)
     if args.unpinned:
         print("ceremony: warning: signer not pinned: the directory is whole and signed by the "
               "key in signer.pub.pem, but nothing here shows that key is the ceremony signer; "
