@@ -7,6 +7,8 @@ import copy
 import json
 import os
 import pickle
+import subprocess
+import sys
 import threading
 import traceback
 
@@ -127,16 +129,21 @@ def test_prompt_refusals():
 
 
 def test_prompt_without_a_terminal_refuses_instead_of_echoing():
-    try:
-        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
-    except OSError:
-        pass
-    else:
-        pytest.skip("this test needs a process without a controlling terminal")
-    assert refused("prompt") == (
+    """In a new session the child has no controlling terminal, wherever the tests run."""
+    probe = (
+        "from ceremony.pins import parse_pin_source, read_pin_blocking\n"
+        "from ceremony.errors import BadInputError\n"
+        "try:\n"
+        "    read_pin_blocking(parse_pin_source('prompt'), 'the crypto officer')\n"
+        "except BadInputError as error:\n"
+        "    print(error.code, '|', error.line())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            start_new_session=True, stdin=subprocess.DEVNULL, check=True)
+    assert result.stdout == (
         "pin-no-terminal | ceremony: error: PIN for the crypto officer: prompt needs a terminal "
         "and /dev/tty cannot be opened. Run the tool on a terminal, or choose pinpad, fd:N or "
-        "file:PATH"
+        "file:PATH\n"
     )
 
 
