@@ -25,6 +25,7 @@ class CeremonyState:
     intents: dict[str, bytes] = field(default_factory=dict)  # key name -> CKA_ID
     created: dict[str, dict] = field(default_factory=dict)  # key name -> key-created data
     confirmed: set[str] = field(default_factory=set)
+    keks_confirmed: set[str] = field(default_factory=set)
     exported: dict[str, dict] = field(default_factory=dict)  # key name -> files, az command
     acknowledged: set[str] = field(default_factory=set)
     destroy_confirmed: set[str] = field(default_factory=set)
@@ -99,6 +100,8 @@ def _apply(state: CeremonyState, kind: str, data: dict, aborting: bool) -> None:
     elif kind == Kind.SIGNER_READY:
         state.signer_ready = True
         state.signer_created = data["created"]
+    elif kind == Kind.KEK_CONFIRMED:
+        state.keks_confirmed.add(name)
     elif kind == Kind.KEY_CONFIRMED:
         state.confirmed.add(name)
     elif kind == Kind.KEY_EXPORTED:

@@ -177,6 +177,7 @@ class Engine:
                      file=str(path.relative_to(self.directory)))
 
     async def _all_steps(self) -> Outcome:
+        await self._confirm_keks()
         await self._open_token()
         for key in self.plan.keys:
             await self._key(key)
@@ -224,6 +225,21 @@ class Engine:
             for n, part in enumerate(spec.parts, 1)
         ]
         return join(parts)
+
+    async def _confirm_keks(self) -> None:
+        """Before any KEK is trusted or used, the administrator compares its fingerprint with
+        the one noted online: a KEK file swapped on the way would receive every key."""
+        administrator = self.plan.with_role("administrator")[0].name
+        for entry in self.plan.keks:
+            if entry.name in self.state.keks_confirmed:
+                continue
+            digest = bytes.fromhex(entry.kek.fingerprint)
+            await self.operator.confirm_kek(administrator, entry.name, entry.kek.kid.url,
+                                            hex_groups(digest), pgp_words(digest))
+            self.log(Kind.KEK_CONFIRMED, f"KEK {entry.name} fingerprint confirmed against the "
+                     "online record", name=entry.name, kid=entry.kek.kid.url,
+                     fingerprint=entry.kek.fingerprint, by=administrator,
+                     scripted=self.operator.scripted)
 
     async def _take_token(self) -> None:
         hsm = self.plan.hsm

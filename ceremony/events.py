@@ -17,6 +17,7 @@ class Kind(StrEnum):
     CEREMONY_STARTED = "ceremony-started"
     RESUMED = "resumed"
     FILE_DISCARDED = "file-discarded"
+    KEK_CONFIRMED = "kek-confirmed"
     TOKEN_SELECTED = "token-selected"
     TRUSTED_STAGED = "trusted-wrapping-staged"
     FINAL_TRY_CONFIRMED = "final-pin-try-confirmed"

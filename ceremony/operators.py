@@ -27,6 +27,9 @@ class Operator(Protocol):
 
     async def pin(self, who: str, source: PinSource) -> SecretPin | Pinpad: ...
 
+    async def confirm_kek(self, administrator: str, name: str, kid: str, value: str,
+                          words: list[str]) -> None: ...
+
     async def confirm_readback(self, custodian: str, key: str, value: str,
                                words: list[str]) -> None: ...
 
@@ -48,6 +51,9 @@ class ScriptedOperator:
 
     async def pin(self, who: str, source: PinSource) -> SecretPin | Pinpad:
         return await read_pin(source, who, env=self.env)
+
+    async def confirm_kek(self, administrator, name, kid, value, words) -> None:
+        return None
 
     async def confirm_readback(self, custodian, key, value, words) -> None:
         return None
@@ -88,10 +94,25 @@ class TtyOperator:
     async def pin(self, who: str, source: PinSource) -> SecretPin | Pinpad:
         return await read_pin(source, who, env=self.env)
 
-    async def confirm_readback(self, custodian, key, value, words) -> None:
-        self._say(f"Key {key}: {value}")
+    def _show(self, title: str, value: str, words: list[str]) -> None:
+        self._say(f"{title}: {value}")
         for start in range(0, len(words), 8):
             self._say("  " + " ".join(words[start:start + 8]))
+
+    async def confirm_kek(self, administrator, name, kid, value, words) -> None:
+        self._show(f"KEK {name} ({kid})", value, words)
+        answer = await self._question(
+            f"{administrator}, compare this with the KEK fingerprint noted on the online "
+            "workstation. Do they match? Type yes or no: "
+        )
+        if answer.lower() != "yes":
+            raise StepFailed(
+                "kek-rejected", f"{administrator} did not confirm the fingerprint of KEK {name}",
+                "Do not use this KEK file: fetch the KEK again from the vault and compare",
+            )
+
+    async def confirm_readback(self, custodian, key, value, words) -> None:
+        self._show(f"Key {key}", value, words)
         answer = await self._question(
             f"{custodian}, read these words aloud for the paper log. Type yes once the log "
             "matches the screen, or no to stop: "

@@ -22,6 +22,16 @@ IMPORTED_NOTE = (
 )
 
 
+# What each kind of journal line says a participant did, in the record's words.
+_STATEMENTS = {
+    "kek-confirmed": lambda data: f"confirmed the fingerprint of KEK {data['name']} against "
+                                  "the one noted online",
+    "key-confirmed": lambda data: f"confirmed the read-back of key {data['name']}'s "
+                                  "fingerprint",
+    "acknowledged": lambda data: data["statement"],
+}
+
+
 class RecordBuilder:
     def __init__(self, plan: Plan, operator) -> None:
         self.plan = plan
@@ -97,15 +107,13 @@ class RecordBuilder:
     def _participants(self, entries) -> list[dict]:
         acks: dict[str, list[dict]] = {}
         for entry in entries:
-            if entry.type == "acknowledged":
-                statement = entry.data["statement"]
-            elif entry.type == "key-confirmed":
-                statement = f"confirmed the read-back of key {entry.data['name']}'s fingerprint"
-            else:
+            statement = _STATEMENTS.get(entry.type)
+            if statement is None:
                 continue
             who = entry.data["name"] if entry.type == "acknowledged" else entry.data["by"]
-            acks.setdefault(who, []).append(
-                {"statement": statement, "time": entry.time, "scripted": entry.data["scripted"]})
+            acks.setdefault(who, []).append({"statement": statement(entry.data),
+                                             "time": entry.time,
+                                             "scripted": entry.data["scripted"]})
         return [{"name": p.name, "role": p.role, "acknowledgements": acks.get(p.name, [])}
                 for p in self.plan.participants]
 

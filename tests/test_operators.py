@@ -42,7 +42,7 @@ def plan(token_store, tmp_path):
 
 
 def test_people_confirm_read_backs_sign_off_and_type_yes(plan, token_store):
-    terminal = Terminal(["yes", "yes", "Ada", "Wes", "Yes"])
+    terminal = Terminal(["yes", "yes", "yes", "Ada", "Wes", "Yes"])
     operator = TtyOperator(terminal.ask, terminal.say, {**token_store.env, **PIN_ENV})
     outcome = asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
     assert terminal.answers == []
@@ -53,11 +53,13 @@ def test_people_confirm_read_backs_sign_off_and_type_yes(plan, token_store):
     assert record["operator"] == {"kind": "tty", "scripted": False}
     acks = {p["name"]: p["acknowledgements"] for p in record["participants"]}
     assert [a["scripted"] for a in acks["Wes"]] == [False]
+    assert acks["Ada"][0]["statement"] == (
+        "confirmed the fingerprint of KEK kv against the one noted online")
     assert len(acks["Cid"]) == 2  # the read-back of both keys
 
 
 def test_a_rejected_read_back_stops_the_ceremony(plan, token_store):
-    terminal = Terminal(["no"])
+    terminal = Terminal(["yes", "no"])
     operator = TtyOperator(terminal.ask, terminal.say, {**token_store.env, **PIN_ENV})
     with pytest.raises(StepFailed) as caught:
         asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
@@ -70,7 +72,7 @@ def test_a_rejected_read_back_stops_the_ceremony(plan, token_store):
 
 
 def test_anything_but_yes_refuses_the_irreversible_step(plan, token_store):
-    terminal = Terminal(["yes", "yes", "Ada", "Wes", "yes"])  # lower-case: not the typed Yes
+    terminal = Terminal(["yes", "yes", "yes", "Ada", "Wes", "yes"])  # lower-case: not the typed Yes
     operator = TtyOperator(terminal.ask, terminal.say, {**token_store.env, **PIN_ENV})
     with pytest.raises(StepFailed) as caught:
         asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
@@ -98,7 +100,8 @@ def test_interactive_cli_run_on_a_real_terminal(token_store, tmp_path):
             screen += os.read(fd, 4096)
 
     transcript = b""
-    for prompt, answer in [(b"PIN for user of token test: ", USER_PIN.encode()),
+    for prompt, answer in [(b"compare this with the KEK fingerprint", b"yes"),
+                           (b"PIN for user of token test: ", USER_PIN.encode()),
                            (b"Type yes once", b"yes"), (b"Type yes once", b"yes"),
                            (b"Ada (administrator), type your name", b"Ada"),
                            (b"Wes (witness), type your name", b"Wes"),
@@ -135,10 +138,11 @@ def final_try(monkeypatch):
 
 
 def test_a_person_confirms_the_final_pin_try(plan, token_store, final_try):
-    terminal = Terminal(["Yes", "yes", "yes", "Ada", "Wes", "Yes"])
+    terminal = Terminal(["yes", "Yes", "yes", "yes", "Ada", "Wes", "Yes"])
     operator = TtyOperator(terminal.ask, terminal.say, {**token_store.env, **PIN_ENV})
     outcome = asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
-    assert "allows one more user PIN try; a wrong PIN now locks it" in terminal.screen[0]
+    assert any("allows one more user PIN try; a wrong PIN now locks it" in line
+               for line in terminal.screen)
     journal = (outcome.directory / "journal.jsonl").read_text()
     assert '"type":"final-pin-try-confirmed"' in journal
 
@@ -152,3 +156,17 @@ def test_a_scripted_run_never_spends_the_final_pin_try(plan, token_store, final_
         "scripted run never spends the final try; run without --yes so a person at the "
         "terminal confirms it once the PIN is certain"
     )
+
+
+def test_a_kek_the_administrator_does_not_recognise_stops_before_the_token(plan, token_store):
+    terminal = Terminal(["no"])
+    operator = TtyOperator(terminal.ask, terminal.say, {**token_store.env, **PIN_ENV})
+    with pytest.raises(StepFailed) as caught:
+        asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
+    assert caught.value.line() == (
+        "ceremony: error: Ada did not confirm the fingerprint of KEK kv. Do not use this KEK "
+        "file: fetch the KEK again from the vault and compare"
+    )
+    types = [json.loads(line)["type"] for line in
+             (plan.ceremony_dir / "journal.jsonl").read_text().splitlines()]
+    assert types == ["ceremony-started", "step-failed"]

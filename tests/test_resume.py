@@ -17,7 +17,7 @@ from ceremony.engine import KILL_HOOK
 from tests.conftest import PIN_ENV, token_labels
 from tests.support.rehearsal import make_vault, small_plan
 
-FULL_RUN_LINES = 24  # journal lines of an uninterrupted small_plan ceremony
+FULL_RUN_LINES = 25  # journal lines of an uninterrupted small_plan ceremony
 
 
 def _cli(env, *args):
@@ -64,7 +64,7 @@ def test_killed_after_each_journal_line_resumes_to_a_verified_record(
 
 def test_abort_destroys_the_keys_the_ceremony_created(setup, token_store, capsys):
     plan, directory, env = setup
-    killed = _cli({**env, KILL_HOOK: "14"}, "run", str(plan), "--yes")  # both keys created
+    killed = _cli({**env, KILL_HOOK: "15"}, "run", str(plan), "--yes")  # both keys created
     assert killed.returncode == -9
     assert token_labels(token_store) == ["cmk-ceremony-signer", "cmk-disks", "cmk-services"]
     assert main(["abort", str(directory), "--yes", "--json"], env=env) == 0
