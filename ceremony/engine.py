@@ -47,6 +47,8 @@ class Outcome:
     record_sha256: str
     signer_fingerprint: str
     signer_created: bool
+    journal_lines: int  # the journal's last line and its SHA-256: the record cannot sign
+    journal_head: str  # the lines after the ones it covers, so these go in the paper log
 
 
 class Engine:
@@ -463,7 +465,8 @@ class Engine:
         self.log(Kind.CEREMONY_COMPLETED, f"ceremony {self.plan.ceremony.id} completed",
                  directory=str(self.directory), record_sha256=record_sha,
                  signer_fingerprint=fingerprint)
-        return Outcome(self.directory, record_sha, fingerprint, self.record.signer_created)
+        return Outcome(self.directory, record_sha, fingerprint, self.record.signer_created,
+                       self.journal.entries, self.journal.head)
 
 
 def _policy(plan: Plan) -> Policy:

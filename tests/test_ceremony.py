@@ -16,6 +16,7 @@ from ceremony.azure.byok import parse_byok
 from ceremony.cli import main
 from ceremony.errors import VerificationError
 from ceremony.keyspec import KeySpec
+from ceremony.record import sha256_hex
 from ceremony.verify import verify_ceremony
 from tests.conftest import PIN_ENV, SO_PIN, TOKEN, USER_PIN, token_labels
 from tests.support.rehearsal import example_plan, make_vault, small_plan
@@ -80,7 +81,16 @@ def test_second_run_of_the_same_plan_is_refused(vault, token_store, tmp_path, ca
     plan = small_plan(tmp_path / "plan", kek)
     env = {**token_store.env, **PIN_ENV}
     assert main(["run", str(plan), "--yes"], env=env) == 0
-    capsys.readouterr()
+    out, err = capsys.readouterr()
+    directory = tmp_path / "plan" / "out" / "small"
+    assert out == f"{directory}\n"
+    lines = (directory / "journal.jsonl").read_bytes().splitlines(keepends=True)
+    record = json.loads((directory / "record.json").read_bytes())
+    record_sha = sha256_hex((directory / "record.json").read_bytes())
+    signer = record["signer"]["fingerprint_sha256"]
+    assert err.splitlines()[-1] == (
+        f"for the paper log: record.json SHA-256 {record_sha}; signer {signer}; journal.jsonl "
+        f"ends at line {len(lines)} with SHA-256 {sha256_hex(lines[-1])}")
     assert main(["run", str(plan), "--yes"], env=env) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"ceremony: error: {plan}: output.directory: ")

@@ -105,8 +105,9 @@ def run_ceremony(args, env) -> int:
         outcome = asyncio.run(engine.resume() if resuming else engine.run())
     if not args.json:
         print(str(outcome.directory))
-        print(f"record.json SHA-256 {outcome.record_sha256}; signer {outcome.signer_fingerprint}",
-              file=sys.stderr)
+        print(f"for the paper log: record.json SHA-256 {outcome.record_sha256}; signer "
+              f"{outcome.signer_fingerprint}; journal.jsonl ends at line "
+              f"{outcome.journal_lines} with SHA-256 {outcome.journal_head}", file=sys.stderr)
     return 0
 
 
