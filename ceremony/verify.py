@@ -60,6 +60,7 @@ class VerifyReport:
     signer_pinned: bool  # the fingerprint also matched the one given (--signer)
     journal_entries: int  # lines in journal.jsonl, chain intact
     journal_signed: int  # the first lines, which record.json covers (journal.entries)
+    journal_end_checked: bool  # the last line matched --journal-end from the paper log
     files: tuple[str, ...]  # outputs whose SHA-256 matched the record
     keys: tuple[VerifiedKey, ...]
     warnings: tuple[str, ...]  # the record's self_test warnings
@@ -72,7 +73,8 @@ class VerifyReport:
 
 
 def verify_ceremony(
-    directory: Path, *, signer: str | None = None, previous: Path | None = None
+    directory: Path, *, signer: str | None = None, previous: Path | None = None,
+    journal_end: str | None = None,
 ) -> VerifyReport:
     """Check everything in `directory`; VerificationError (or BadInputError) at the first fault.
 
@@ -97,7 +99,8 @@ def verify_ceremony(
     pem = read_file(pem_path)
     fingerprint = _signer(pem_path, pem, record, pinned)
     verify_record_signature(pem, record_bytes, read_file(sig_path), source=str(sig_path))
-    journal_entries, journal_signed = _journal(directory, record)
+    end = None if journal_end is None else normalize_fingerprint(journal_end, "--journal-end")
+    journal_entries, journal_signed = _journal(directory, record, end)
     outputs = _outputs(directory, record)
     _plan(directory, record, outputs)
     keys = _keys(directory, record, outputs)
@@ -110,6 +113,7 @@ def verify_ceremony(
         signer_pinned=pinned is not None,
         journal_entries=journal_entries,
         journal_signed=journal_signed,
+        journal_end_checked=end is not None,
         files=tuple(sorted(outputs)),
         keys=keys,
         warnings=tuple(record.table("self_test").texts("warnings")),
@@ -119,15 +123,16 @@ def verify_ceremony(
     )
 
 
-def normalize_fingerprint(text: str) -> str:
-    """A SHA-256 fingerprint as written on paper: hex in any case, spaces and colons allowed."""
+def normalize_fingerprint(text: str, flag: str = "--signer") -> str:
+    """A SHA-256 as written on paper: hex in any case, spaces and colons allowed."""
     digits = re.sub(r"[\s:]", "", text).lower()
     if not _HEX64.fullmatch(digits):
+        what = "signer-fingerprint" if flag == "--signer" else "journal-end"
         raise BadInputError(
-            "signer-fingerprint-invalid",
-            f"--signer {text!r} is not a SHA-256 fingerprint (64 hex digits; spaces and colons "
+            f"{what}-invalid",
+            f"{flag} {text!r} is not a SHA-256 fingerprint (64 hex digits; spaces and colons "
             "allowed)",
-            "Copy the signer fingerprint from the paper log",
+            "Copy it from the paper log",
         )
     return digits
 
@@ -278,8 +283,9 @@ def _signer(path: Path, pem: bytes, record: _Fields, pinned: str | None) -> str:
     return fingerprint
 
 
-def _journal(directory: Path, record: _Fields) -> tuple[int, int]:
-    """The whole chain holds, and its line journal.entries is the one the record names."""
+def _journal(directory: Path, record: _Fields, end: str | None) -> tuple[int, int]:
+    """The whole chain holds, its line journal.entries is the one the record names, and
+    (given `end` from the paper log) its last line is the one the ceremony ended with."""
     path = directory / "journal.jsonl"
     entries = read_entries(path)
     journal = record.table("journal")
@@ -298,6 +304,13 @@ def _journal(directory: Path, record: _Fields) -> tuple[int, int]:
             f"{path} line {signed} is not the line record.json covers: its SHA-256 is not "
             "journal.head",
             f"The journal was rewritten after the record was signed; {EVIDENCE}",
+        )
+    if end is not None and entries[-1].line_hash != end:
+        raise VerificationError(
+            "journal-end-mismatch",
+            f"{path} ends at line {len(entries)} with SHA-256 {entries[-1].line_hash}, not "
+            f"{end} as given with --journal-end",
+            f"Lines after the record were changed, added or cut; {EVIDENCE}",
         )
     return len(entries), signed
 

@@ -91,6 +91,18 @@ def test_second_run_of_the_same_plan_is_refused(vault, token_store, tmp_path, ca
     assert err.splitlines()[-1] == (
         f"for the paper log: record.json SHA-256 {record_sha}; signer {signer}; journal.jsonl "
         f"ends at line {len(lines)} with SHA-256 {sha256_hex(lines[-1])}")
+    # What the paper log holds checks the unsigned tail of the journal too.
+    pinned = ["verify", str(directory), "--signer", signer, "--journal-end",
+              sha256_hex(lines[-1])]
+    assert main(pinned) == 0
+    (directory / "journal.jsonl").write_bytes(b"".join(lines[:-1]))  # cut the last line
+    capsys.readouterr()
+    assert main(pinned) == 4
+    assert capsys.readouterr().err == (
+        f"ceremony: error: {directory / 'journal.jsonl'} ends at line {len(lines) - 1} with "
+        f"SHA-256 {sha256_hex(lines[-2])}, not {sha256_hex(lines[-1])} as given with "
+        "--journal-end. Lines after the record were changed, added or cut; keep the directory "
+        "as evidence\n")
     assert main(["run", str(plan), "--yes"], env=env) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"ceremony: error: {plan}: output.directory: ")

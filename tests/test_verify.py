@@ -354,7 +354,7 @@ def test_a_signer_fingerprint_that_is_not_hex_is_bad_input(ceremony, capsys):
     assert fails(ceremony, capsys, "--signer", "F462 2E26", code=2) == error(
         "--signer 'F462 2E26' is not a SHA-256 fingerprint (64 hex digits; spaces and colons "
         "allowed)",
-        "Copy the signer fingerprint from the paper log",
+        "Copy it from the paper log",
     )
 
 
@@ -666,4 +666,13 @@ def test_verify_needs_the_signer_pin_or_an_explicit_unpinned(ceremony, capsys):
         "give --signer FINGERPRINT (from the paper log), or --unpinned, but not both",
         "Anyone can re-sign a forged directory with a key of their own; only the signer's "
         "fingerprint from the paper log proves the record is the ceremony's",
+    )
+
+
+def test_journal_end_must_be_a_sha256(ceremony, capsys):
+    assert main(["verify", str(ceremony.directory), "--unpinned", "--journal-end", "abc"]) == 2
+    assert capsys.readouterr().err == error(
+        "--journal-end 'abc' is not a SHA-256 fingerprint (64 hex digits; spaces and colons "
+        "allowed)",
+        "Copy it from the paper log",
     )

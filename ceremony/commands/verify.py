@@ -31,6 +31,10 @@ def register(commands) -> None:
         "in signer.pub.pem (nothing then shows that key is the ceremony signer)",
     )
     verify.add_argument(
+        "--journal-end", metavar="SHA256",
+        help="the SHA-256 of the journal's last line, from the paper log (the run prints it)",
+    )
+    verify.add_argument(
         "--previous", type=Path, metavar="RECORD",
         help="the previous ceremony's record.json, which this record must name",
     )
@@ -46,7 +50,8 @@ def run_verify(args, env) -> int:
             "Anyone can re-sign a forged directory with a key of their own; only the signer's "
             "fingerprint from the paper log proves the record is the ceremony's",
         )
-    report = verify_ceremony(args.directory, signer=args.signer, previous=args.previous)
+    report = verify_ceremony(args.directory, signer=args.signer, previous=args.previous,
+                             journal_end=args.journal_end)
     for warning in report.warnings:
         print(f"ceremony: warning: record self-test: {warning}", file=sys.stderr)
     for note in report.notes:
@@ -70,7 +75,8 @@ def summary(report: VerifyReport, previous: Path | None) -> str:
         f"Signer:     {hex_groups(bytes.fromhex(report.signer_fingerprint))}{pinned}",
         f"Record:     RFC 8785 canonical, {SIGNATURE_ALGORITHM} signature valid",
         f"Journal:    {report.journal_entries} entries chained; the record covers the first "
-        f"{report.journal_signed}",
+        f"{report.journal_signed}"
+        + ("; the last line matches --journal-end" if report.journal_end_checked else ""),
         f"Files:      {len(report.files)} match their SHA-256 in the record; none unlisted",
     ]
     for key in report.keys:
