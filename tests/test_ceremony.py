@@ -216,3 +216,28 @@ def test_verify_detects_tampering_with_a_real_ceremony(vault, token_store, tmp_p
         capsys.readouterr()
         assert main(["verify", str(copy), "--unpinned"]) == 4
         assert capsys.readouterr().err == caught.value.line() + "\n"
+
+
+def test_a_second_ceremony_chains_to_the_first(vault, token_store, tmp_path, capsys):
+    _, kek = vault
+    env = {**token_store.env, **PIN_ENV}
+    first = small_plan(tmp_path / "first", kek)
+    assert main(["run", str(first), "--yes"], env=env) == 0
+    previous = tmp_path / "first" / "out" / "small" / "record.json"
+    second = small_plan(tmp_path / "second", kek)
+    second.write_text(second.read_text()
+                      .replace('id = "small"', f'id = "small-2"\nprevious_record = "{previous}"')
+                      .replace('"cmk-services"', '"cmk-services-2"')
+                      .replace('"cmk-disks"', '"cmk-disks-2"'))
+    assert main(["run", str(second), "--yes"], env=env) == 0
+    directory = tmp_path / "second" / "out" / "small-2"
+    record = json.loads((directory / "record.json").read_bytes())
+    assert record["previous_record_sha256"] == sha256_hex(previous.read_bytes())
+    assert record["signer"]["created_in_this_ceremony"] is False  # the first one made it
+    first_record = json.loads(previous.read_bytes())
+    assert record["signer"]["fingerprint_sha256"] == first_record["signer"]["fingerprint_sha256"]
+    capsys.readouterr()
+    assert main(["verify", str(directory), "--signer", record["signer"]["fingerprint_sha256"],
+                 "--previous", str(previous)]) == 0
+    other = tmp_path / "first" / "out" / "small" / "report.md"
+    assert main(["verify", str(directory), "--unpinned", "--previous", str(other)]) == 4
