@@ -15,9 +15,11 @@ from ceremony.events import Kind
 from ceremony.hsm.keys import KeyFacts, KeyRef
 from ceremony.journal import TornTail, read_entries, verify_journal
 from ceremony.plan_model import KeyEntry, Plan
+from ceremony.record import OUTPUT_EXCLUDED
 
-REDONE_AT_THE_END = ("runbook.md", "report.md", "record.json", "record.json.sig",
-                     "signer.pub.pem")
+# The documents and the signed record files (every fixed file but the journal) are redone.
+REDONE_AT_THE_END = ("runbook.md", "report.md",
+                     *(name for name in OUTPUT_EXCLUDED if name != "journal.jsonl"))
 
 
 @dataclass

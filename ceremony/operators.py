@@ -99,47 +99,50 @@ class TtyOperator:
         for start in range(0, len(words), 8):
             self._say("  " + " ".join(words[start:start + 8]))
 
+    async def _expect(self, question: str, wanted: str, refusal: StepFailed,
+                      any_case: bool = False) -> None:
+        """Ask; anything but the wanted answer stops the ceremony with `refusal`."""
+        answer = await self._question(question)
+        if (answer.lower() if any_case else answer) != wanted:
+            raise refusal
+
     async def confirm_kek(self, administrator, name, kid, value, words) -> None:
         self._show(f"KEK {name} ({kid})", value, words)
-        answer = await self._question(
+        await self._expect(
             f"{administrator}, compare this with the KEK fingerprint noted on the online "
-            "workstation. Do they match? Type yes or no: "
-        )
-        if answer.lower() != "yes":
-            raise StepFailed(
+            "workstation. Do they match? Type yes or no: ", "yes",
+            StepFailed(
                 "kek-rejected", f"{administrator} did not confirm the fingerprint of KEK {name}",
                 "Do not use this KEK file: fetch the KEK again from the vault and compare",
-            )
+            ), any_case=True)
 
     async def confirm_readback(self, custodian, key, value, words) -> None:
         self._show(f"Key {key}", value, words)
-        answer = await self._question(
+        await self._expect(
             f"{custodian}, read these words aloud for the paper log. Type yes once the log "
-            "matches the screen, or no to stop: "
-        )
-        if answer.lower() != "yes":
-            raise StepFailed(
+            "matches the screen, or no to stop: ", "yes",
+            StepFailed(
                 "readback-rejected", f"{custodian} did not confirm the fingerprint of key {key}",
                 "Stop the ceremony; `ceremony abort DIR` destroys the keys it created",
-            )
+            ), any_case=True)
 
     async def acknowledge(self, participant, role, statement) -> None:
         self._say(statement)
-        answer = await self._question(f"{participant} ({role}), type your name to sign off: ")
-        if answer != participant:
-            raise StepFailed(
+        await self._expect(
+            f"{participant} ({role}), type your name to sign off: ", participant,
+            StepFailed(
                 "acknowledgement-refused", f"{participant} did not sign off ({role})",
                 "The ceremony stops without a record; resume it when everyone agrees",
-            )
+            ))
 
     async def confirm_final_try(self, role, token, error) -> None:
         await self.confirm_irreversible(
             f"Token {token} allows one more {role} PIN try; a wrong PIN now locks it")
 
     async def confirm_irreversible(self, action) -> None:
-        answer = await self._question(f"{action}. This cannot be undone. Type Yes to go on: ")
-        if answer != "Yes":
-            raise StepFailed(
+        await self._expect(
+            f"{action}. This cannot be undone. Type Yes to go on: ", "Yes",
+            StepFailed(
                 "not-confirmed", f"not confirmed: {action}",
                 "Nothing irreversible was done; run again when ready",
-            )
+            ))
