@@ -1,5 +1,5 @@
 """`python -m ceremony` runs the CLI."""
 
-from ceremony.cli import run
+from ceremony.entry import run
 
 run()

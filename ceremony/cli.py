@@ -14,7 +14,14 @@ from collections.abc import Mapping, Sequence
 from ceremony import __version__
 from ceremony.commands import byok, catalog, kek, plan, tokens, verify
 from ceremony.commands import run as run_command
-from ceremony.errors import BadInputError, CeremonyError, ExitCode, exit_code_for
+from ceremony.errors import (
+    BadInputError,
+    CeremonyError,
+    ExitCode,
+    Terminated,
+    exit_code_for,
+    stop_line,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,12 +61,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             raise
         print(_line(error), file=sys.stderr)
         return int(exit_code_for(error))
-    except KeyboardInterrupt as error:
+    except (KeyboardInterrupt, Terminated) as stop:
         if debug:
             raise
-        print("ceremony: interrupted; a ceremony resumes with `ceremony run --resume DIR`",
-              file=sys.stderr)
-        return int(exit_code_for(error))
+        print(stop_line(stop), file=sys.stderr)
+        return int(exit_code_for(stop))
 
 
 def _line(error: Exception) -> str:
@@ -71,6 +77,3 @@ def _line(error: Exception) -> str:
             "for the traceback and report it; a ceremony resumes with `ceremony run --resume "
             "DIR`")
 
-
-def run() -> None:
-    sys.exit(main())

@@ -18,7 +18,8 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # usage, file, plan, KEK
     TOKEN = 3  # token or HSM: not found, in use, login failed, mechanism missing
     VERIFY = 4  # verification failed: tampering, mismatch
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM
 
 
 class CeremonyError(Exception):
@@ -67,10 +68,27 @@ class StepFailed(CeremonyError):
     exit_code = ExitCode.FAILED
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: stop like Ctrl-C does (a BaseException, so no handler swallows it)."""
+
+    @staticmethod
+    def raise_on_signal(signum, frame):
+        """A signal handler (signal.signal) that turns SIGTERM into this exception."""
+        raise Terminated
+
+
+def stop_line(stop: BaseException) -> str:
+    """The stderr line for Ctrl-C or SIGTERM, whenever it arrives."""
+    how = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+    return f"ceremony: {how}; an interrupted ceremony resumes with `ceremony run --resume DIR`"
+
+
 def exit_code_for(error: BaseException) -> ExitCode:
     """Map any exception to the documented exit code."""
     if isinstance(error, CeremonyError):
         return error.exit_code
     if isinstance(error, KeyboardInterrupt):
         return ExitCode.INTERRUPTED
+    if isinstance(error, Terminated):
+        return ExitCode.TERMINATED
     return ExitCode.FAILED

@@ -38,7 +38,10 @@ class Kind(StrEnum):
     VERIFIED = "verified"
     CEREMONY_COMPLETED = "ceremony-completed"
     STEP_FAILED = "step-failed"
+    INTERRUPTED = "interrupted"
     ABORTED = "ceremony-aborted"
+    PACKAGE_WITHDRAWN = "package-withdrawn"
+    SEALED = "journal-sealed"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ leaves either nothing or the whole file, and nothing is ever overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -13,6 +14,37 @@ import tempfile
 from pathlib import Path
 
 from ceremony.errors import BadInputError
+
+# What each write failure means for the people at the workstation: (code, what, fix), where
+# {dir} is the directory the tool was writing into.
+_WRITE_FAILURES = {
+    errno.ENOSPC: ("output-no-space", "no space left on the device holding {dir}",
+                   "Free space on that device, or use other media"),
+    errno.EDQUOT: ("output-no-space", "disk quota exceeded on the device holding {dir}",
+                   "Free space on that device, or use other media"),
+    errno.EROFS: ("output-read-only", "{dir} is on a read-only file system",
+                  "Use writable media (check its write-protect switch)"),
+    errno.EACCES: ("output-not-writable", "{dir} is not writable (permission denied)",
+                   "Choose a directory you may write"),
+    errno.EPERM: ("output-not-writable", "{dir} is not writable (operation not permitted)",
+                  "Choose a directory you may write"),
+    errno.ENOENT: ("output-dir-missing", "{dir} does not exist (removed, or its media "
+                   "unplugged?)", "Reconnect the media, or choose an existing directory"),
+    errno.ENOTDIR: ("output-not-a-directory", "{dir} or one of its parents is a file, not a "
+                    "directory", "Choose a directory for the output"),
+    errno.ELOOP: ("output-symlink", "{dir} is a symbolic link that leads nowhere",
+                  "Name an existing directory itself"),
+    errno.EIO: ("output-io-error", "I/O error while writing to {dir}",
+                "Check the media; copy what it holds and use other media"),
+}
+
+
+def output_error(directory: Path, error: OSError) -> BadInputError:
+    """One line for a failed write into `directory`: what is wrong, where, and the fix."""
+    code, what, fix = _WRITE_FAILURES.get(
+        error.errno, ("output-write-failed",
+                      f"cannot write to {{dir}} ({error.strerror or error})", "Check the media"))
+    return BadInputError(code, what.format(dir=directory), fix)
 
 
 def refuse_existing(path: Path) -> None:
@@ -38,6 +70,15 @@ def write_exclusive(path: Path, data: bytes, mode: int = 0o644) -> Path:
     path = Path(path)
     refuse_existing(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _link_new(path, data, mode)
+        fsync_dir(path.parent)
+    except OSError as error:
+        raise output_error(path.parent, error) from None
+    return path
+
+
+def _link_new(path: Path, data: bytes, mode: int) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         _write_all(fd, data)
@@ -52,9 +93,8 @@ def write_exclusive(path: Path, data: bytes, mode: int = 0o644) -> Path:
                 raise
             _write_new(path, data, mode)
     finally:
-        os.unlink(tmp)
-    fsync_dir(path.parent)
-    return path
+        with contextlib.suppress(OSError):  # gone with its directory: the first error counts
+            os.unlink(tmp)
 
 
 NO_HARD_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK)
@@ -73,7 +113,11 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
     except FileExistsError:
         refuse_existing(path)
         raise
-    _write_all(fd, data)
+    try:
+        _write_all(fd, data)
+    except BaseException:
+        path.unlink(missing_ok=True)  # created by this call: no short file under the final name
+        raise
 
 
 def fsync_dir(directory: Path) -> None:

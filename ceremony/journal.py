@@ -9,8 +9,8 @@ link by hand. Editing, deleting or reordering any line but the last breaks a lin
 is covered by the head hash, which the record carries.
 
 A crash mid-write leaves a torn last line (no newline). Verification refuses it; resuming may
-drop it, but only when asked to (`drop_torn_tail=True`), after `verify_journal(...,
-allow_torn_tail=True)` has shown the operator what would go. PINs are never journaled: `append`
+drop it, but only when asked to (`drop_torn_tail=True`), after `scan(...,
+allow_torn_tail=True)` has shown what would go. PINs are never journaled: `append`
 refuses any `SecretPin` in the data.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ceremony.errors import BadInputError, VerificationError
-from ceremony.files import fsync_dir, refuse_existing
+from ceremony.files import fsync_dir, output_error, refuse_existing
 from ceremony.record import read_file
 from ceremony.secret import SecretPin
 
@@ -44,6 +44,7 @@ class Entry:
     data: dict[str, Any]
     prev: str
     line_hash: str
+    raw: bytes  # the line's bytes with its newline: what line_hash and a seal are taken of
 
 
 @dataclass(frozen=True)
@@ -55,21 +56,13 @@ class TornTail:
     data: bytes
 
 
-@dataclass(frozen=True)
-class JournalSummary:
-    entries: int
-    head: str
-    torn_tail: TornTail | None = None
-
-
 class Journal:
     """An open journal that appends lines; make one with `create` or `open_existing`."""
 
-    def __init__(self, path: Path, fd: int, entries: int, head: str, dropped: TornTail | None):
+    def __init__(self, path: Path, fd: int, last: Entry | None, dropped: TornTail | None):
         self.path = path
         self._fd = fd
-        self._entries = entries
-        self._head = head
+        self.last = last  # the last line written, None while the journal is empty
         self.dropped = dropped  # the torn tail removed on resume, for the caller to report
 
     @classmethod
@@ -82,9 +75,15 @@ class Journal:
         except FileExistsError:
             refuse_existing(path)
             raise
-        os.fsync(fd)
-        fsync_dir(path.parent)
-        return cls(path, fd, 0, ZERO_HASH, None)
+        except OSError as error:
+            raise output_error(path.parent, error) from None
+        try:
+            os.fsync(fd)
+            fsync_dir(path.parent)
+        except OSError as error:
+            os.close(fd)
+            raise output_error(path.parent, error) from None
+        return cls(path, fd, None, None)
 
     @classmethod
     def open_existing(cls, path: Path | str, *, drop_torn_tail: bool = False) -> Journal:
@@ -94,21 +93,33 @@ class Journal:
         kept in `dropped` so the caller can report and journal what was removed.
         """
         path = Path(path)
-        summary = verify_journal(path, allow_torn_tail=drop_torn_tail)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-        if summary.torn_tail:
-            os.ftruncate(fd, summary.torn_tail.offset)
-            os.fsync(fd)
-        return cls(path, fd, summary.entries, summary.head, summary.torn_tail)
+        entries, torn = scan(path, allow_torn_tail=drop_torn_tail)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError as error:
+            raise output_error(path.parent, error) from None
+        try:
+            if torn:
+                os.ftruncate(fd, torn.offset)
+                os.fsync(fd)
+        except OSError as error:
+            os.close(fd)
+            raise output_error(path.parent, error) from None
+        return cls(path, fd, entries[-1] if entries else None, torn)
 
     @property
     def head(self) -> str:
         """SHA-256 hex of the last line's bytes, or 64 zeros when the journal is empty."""
-        return self._head
+        return self.last.line_hash if self.last else ZERO_HASH
 
     @property
     def entries(self) -> int:
-        return self._entries
+        return self.last.seq if self.last else 0
+
+    @property
+    def closed(self) -> bool:
+        """True once closed, or after a failed write left its tail unknown."""
+        return self._fd < 0
 
     def append(self, event_type: str, data: dict[str, Any]) -> Entry:
         """Write one line and fsync it before returning; TypeError for a SecretPin in data."""
@@ -117,21 +128,23 @@ class Journal:
         if not isinstance(event_type, str) or not isinstance(data, dict):
             raise TypeError("append takes an event type str and a data dict")
         _refuse_secrets(data, "data")
-        seq = self._entries + 1
+        seq = self.entries + 1
         time = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        fields = {"seq": seq, "time": time, "type": event_type, "data": data, "prev": self._head}
+        fields = {"seq": seq, "time": time, "type": event_type, "data": data, "prev": self.head}
         line = _encode(fields)
         try:
             view = memoryview(line)
             while view:
                 view = view[os.write(self._fd, view) :]
             os.fsync(self._fd)
-        except BaseException:
+        except BaseException as error:
             self.close()  # the tail is now unknown: no further line may chain onto it
+            if isinstance(error, OSError):
+                raise output_error(self.path.parent, error) from None
             raise
-        self._entries = seq
-        self._head = hashlib.sha256(line).hexdigest()
-        return Entry(seq, time, event_type, json.loads(line)["data"], fields["prev"], self._head)
+        self.last = Entry(seq, time, event_type, json.loads(line)["data"], fields["prev"],
+                          hashlib.sha256(line).hexdigest(), line)
+        return self.last
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -145,19 +158,16 @@ class Journal:
         self.close()
 
 
-def verify_journal(path: Path | str, *, allow_torn_tail: bool = False) -> JournalSummary:
-    """Check every line and link; VerificationError names the first bad line."""
-    entries, torn = _scan(Path(path), allow_torn_tail)
-    head = entries[-1].line_hash if entries else ZERO_HASH
-    return JournalSummary(len(entries), head, torn)
-
-
 def read_entries(path: Path | str, *, allow_torn_tail: bool = False) -> list[Entry]:
     """All complete entries of a verified journal (a torn tail is refused unless allowed)."""
-    return _scan(Path(path), allow_torn_tail)[0]
+    return scan(path, allow_torn_tail=allow_torn_tail)[0]
 
 
-def _scan(path: Path, allow_torn_tail: bool) -> tuple[list[Entry], TornTail | None]:
+def scan(path: Path | str, *, allow_torn_tail: bool = False,
+         ) -> tuple[list[Entry], TornTail | None]:
+    """Every complete entry of a verified journal, and its torn last line if allowed; a
+    VerificationError names the first bad line or link."""
+    path = Path(path)
     if not os.path.lexists(path):
         raise BadInputError(
             "journal-missing",
@@ -219,7 +229,7 @@ def _decode(path: Path, number: int, line: bytes) -> Entry:
             _TAMPERED,
         )
     line_hash = hashlib.sha256(line).hexdigest()
-    return Entry(line_hash=line_hash, **fields)
+    return Entry(line_hash=line_hash, raw=line, **fields)
 
 
 def _encode(fields: dict[str, Any]) -> bytes:

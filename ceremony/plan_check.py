@@ -102,7 +102,8 @@ def dry_run(plan: Plan, service: HsmService) -> DryRun:
         for name, why in needed_mechanisms(plan)
     )
     problems = [_missing(token, check) for check in mechanisms if not check.present]
-    problems += [_taken(token, check) for check in labels if not check.free]
+    problems += [label_taken(token.label, check.key, check.label)
+                 for check in labels if not check.free]
     return DryRun(
         token=token,
         mechanisms=mechanisms,
@@ -121,9 +122,8 @@ def _missing(token: TokenInfo, check: MechanismCheck) -> TokenError:
     )
 
 
-def _taken(token: TokenInfo, check: LabelCheck) -> TokenError:
+def label_taken(token: str, key: str, label: str) -> TokenError:
     return TokenError(
-        "label-taken",
-        f"label {check.label!r} of key {check.key} is already taken on token {token.label}",
+        "label-taken", f"label {label!r} of key {key} is already taken on token {token}",
         "Choose a new label in the plan; the tool never reuses or overwrites a key",
     )

@@ -37,6 +37,7 @@ from ceremony.record import (
     unreadable,
     verify_record_signature,
 )
+from ceremony.seals import check_seals
 
 _NOT_FORMAT = f"The record does not follow {RECORD_FORMAT} (docs/record-format.md)"
 _WHERE = "Give the directory a ceremony wrote: <output directory>/<ceremony id>"
@@ -60,6 +61,7 @@ class VerifyReport:
     signer_pinned: bool  # the fingerprint also matched the one given (--signer)
     journal_entries: int  # lines in journal.jsonl, chain intact
     journal_signed: int  # the first lines, which record.json covers (journal.entries)
+    journal_sealed: int  # the first lines, up to the last seal, which seals vouch for (seals.py)
     journal_end_checked: bool  # the last line matched --journal-end from the paper log
     files: tuple[str, ...]  # outputs whose SHA-256 matched the record
     keys: tuple[VerifiedKey, ...]
@@ -100,7 +102,10 @@ def verify_ceremony(
     fingerprint = _signer(pem_path, pem, record, pinned)
     verify_record_signature(pem, record_bytes, read_file(sig_path), source=str(sig_path))
     end = None if journal_end is None else normalize_fingerprint(journal_end, "--journal-end")
-    journal_entries, journal_signed = _journal(directory, record, end)
+    entries = read_entries(directory / "journal.jsonl")
+    sealed = check_seals(entries, load_signer_key(pem, str(pem_path)),
+                         str(directory / "journal.jsonl"), str(pem_path))
+    journal_signed = _journal(directory / "journal.jsonl", entries, record, end)
     outputs = _outputs(directory, record)
     _plan(directory, record, outputs)
     keys = _keys(directory, record, outputs)
@@ -111,13 +116,15 @@ def verify_ceremony(
         ceremony_id=ceremony_id,
         signer_fingerprint=fingerprint,
         signer_pinned=pinned is not None,
-        journal_entries=journal_entries,
+        journal_entries=len(entries),
         journal_signed=journal_signed,
+        journal_sealed=sealed,
         journal_end_checked=end is not None,
         files=tuple(sorted(outputs)),
         keys=keys,
         warnings=tuple(record.table("self_test").texts("warnings")),
-        notes=_name_notes(directory, ceremony_id),
+        notes=_name_notes(directory, ceremony_id)
+        + _unsealed_note(len(entries), max(sealed, journal_signed)),
         previous_record_sha256=previous_sha256,
         previous_checked=previous is not None,
     )
@@ -283,11 +290,9 @@ def _signer(path: Path, pem: bytes, record: _Fields, pinned: str | None) -> str:
     return fingerprint
 
 
-def _journal(directory: Path, record: _Fields, end: str | None) -> tuple[int, int]:
-    """The whole chain holds, its line journal.entries is the one the record names, and
-    (given `end` from the paper log) its last line is the one the ceremony ended with."""
-    path = directory / "journal.jsonl"
-    entries = read_entries(path)
+def _journal(path: Path, entries: list, record: _Fields, end: str | None) -> int:
+    """The chain's line journal.entries is the one the record names, and (given `end` from
+    the paper log) its last line is the one the ceremony ended with; returns journal.entries."""
     journal = record.table("journal")
     signed = journal.get("entries", (int,), "an integer")
     if signed < 1:
@@ -312,7 +317,18 @@ def _journal(directory: Path, record: _Fields, end: str | None) -> tuple[int, in
             f"{end} as given with --journal-end",
             f"Lines after the record were changed, added or cut; {EVIDENCE}",
         )
-    return len(entries), signed
+    return signed
+
+
+def _unsealed_note(entries: int, vouched: int) -> tuple[str, ...]:
+    """A finished ceremony's journal ends with a seal of its last line; lines that neither the
+    record nor a seal vouches for deserve a look."""
+    if vouched >= entries:
+        return ()
+    lines = (f"line {entries} comes" if vouched + 1 == entries
+             else f"lines {vouched + 1}-{entries} come")
+    return (f"journal {lines} after the last seal: nothing shows the ceremony's tool wrote "
+            f"{'it' if vouched + 1 == entries else 'them'}",)
 
 
 def _outputs(directory: Path, record: _Fields) -> dict[str, str]:

@@ -15,7 +15,7 @@ from ceremony.journal import (
     Journal,
     TornTail,
     read_entries,
-    verify_journal,
+    scan,
 )
 from ceremony.secret import SecretPin
 
@@ -37,7 +37,7 @@ def write_three(path):
 
 def failure(path, **kwargs) -> str:
     with pytest.raises(VerificationError) as caught:
-        verify_journal(path, **kwargs)
+        scan(path, **kwargs)
     assert caught.value.exit_code == ExitCode.VERIFY
     return caught.value.code + " | " + caught.value.line()
 
@@ -119,10 +119,11 @@ def test_append_refuses_a_closed_journal_and_bad_arguments(path):
 
 def test_verify_and_read_a_good_journal(path):
     lines = write_three(path)
-    summary = verify_journal(path)
-    assert summary.entries == 3
-    assert summary.head == hashlib.sha256(lines[-1]).hexdigest()
-    assert summary.torn_tail is None
+    entries, torn = scan(path)
+    assert len(entries) == 3
+    assert entries[-1].line_hash == hashlib.sha256(lines[-1]).hexdigest()
+    assert entries[-1].raw == lines[-1]
+    assert torn is None
     assert [entry.type for entry in read_entries(path)] == [
         "ceremony-started",
         "key-created",
@@ -132,8 +133,9 @@ def test_verify_and_read_a_good_journal(path):
 
 def test_an_empty_journal_is_valid(path):
     Journal.create(path).close()
-    assert verify_journal(path).entries == 0
-    assert verify_journal(path).head == ZERO_HASH
+    assert scan(path) == ([], None)
+    with Journal.open_existing(path) as journal:
+        assert journal.head == ZERO_HASH
 
 
 def test_an_edited_line_breaks_the_chain(path):
@@ -234,15 +236,15 @@ def test_resume_drops_a_torn_tail_only_when_asked(path):
     lines = write_three(path)
     torn = lines[2][:40]
     path.write_bytes(lines[0] + lines[1] + torn)
-    offered = verify_journal(path, allow_torn_tail=True)
-    assert offered.entries == 2
-    assert offered.torn_tail == TornTail(line=3, offset=len(lines[0] + lines[1]), data=torn)
+    entries, offered = scan(path, allow_torn_tail=True)
+    assert len(entries) == 2
+    assert offered == TornTail(line=3, offset=len(lines[0] + lines[1]), data=torn)
     with Journal.open_existing(path, drop_torn_tail=True) as journal:
-        assert journal.dropped == offered.torn_tail
+        assert journal.dropped == offered
         entry = journal.append("torn-tail-dropped", {"line": 3})
     assert entry.seq == 3 and entry.prev == hashlib.sha256(lines[1]).hexdigest()
     assert path.read_bytes().startswith(lines[0] + lines[1])
-    assert verify_journal(path).entries == 3
+    assert len(read_entries(path)) == 3
 
 
 def test_resume_continues_the_chain(path):
@@ -265,7 +267,7 @@ def test_resume_refuses_a_broken_chain(path):
 
 def test_a_missing_journal_is_bad_input(path):
     with pytest.raises(BadInputError) as caught:
-        verify_journal(path)
+        scan(path)
     assert caught.value.line() == (
         f"ceremony: error: {path} does not exist. Give the journal.jsonl of the ceremony directory"
     )
@@ -275,7 +277,7 @@ def test_a_missing_journal_is_bad_input(path):
 def test_a_journal_that_is_a_directory_is_bad_input(path):
     path.mkdir()
     with pytest.raises(BadInputError) as caught:
-        verify_journal(path)
+        scan(path)
     assert caught.value.code == "file-unreadable"
     assert caught.value.line() == (
         f"ceremony: error: {path} cannot be read (Is a directory). Check the path"

@@ -21,6 +21,7 @@ from ceremony.verify import VerifiedKey, verify_ceremony
 from tests.support.ceremony_dir import (
     CEREMONY_ID,
     GENERATOR,
+    JOURNAL_LINES,
     MHSM_KID,
     RECORD_COVERS,
     VAULT_KID,
@@ -90,7 +91,8 @@ def test_a_valid_directory_verifies(ceremony, capsys):
         f"Signer:     {hex_groups(bytes.fromhex(fingerprint))} (NOT pinned: compare with the "
         "paper log)",
         "Record:     RFC 8785 canonical, ECDSA P-384 SHA-384 signature valid",
-        f"Journal:    11 entries chained; the record covers the first {RECORD_COVERS}",
+        f"Journal:    {JOURNAL_LINES} entries chained; the record covers the first "
+        f"{RECORD_COVERS}",
         "Files:      8 match their SHA-256 in the record; none unlisted",
         f"Key:        managed-services for {VAULT_KID}, public key {rsa_fingerprint}",
         f"Key:        search-aes for {MHSM_KID}",
@@ -104,7 +106,8 @@ def test_the_report_and_its_json(ceremony, capsys):
     record = ceremony.record()
     assert report.ceremony_id == CEREMONY_ID
     assert report.signer_fingerprint == record["signer"]["fingerprint_sha256"]
-    assert (report.journal_entries, report.journal_signed) == (11, RECORD_COVERS)
+    assert (report.journal_entries, report.journal_signed, report.journal_sealed) == (
+        JOURNAL_LINES, RECORD_COVERS, JOURNAL_LINES)
     assert report.files == tuple(sorted(record["outputs"]))
     assert report.keys == (
         VerifiedKey("managed-services", VAULT_KID, record["keys"][0]["fingerprint_sha256"]),
@@ -189,11 +192,12 @@ def test_a_chained_record_with_its_previous_record(tmp_path, capsys):
 
 def test_journal_lines_after_the_record_are_chained_but_not_signed(ceremony, capsys):
     """The record covers the journal as it was when built; the last lines can only be
-    checked for their chain, so removing them whole is not detectable."""
+    checked for their chain and seals, so removing them whole is not detectable."""
     write_journal(ceremony, journal_lines(ceremony)[:RECORD_COVERS])
     assert main(["verify", str(ceremony.directory), "--unpinned"]) == 0
     out = capsys.readouterr().out
-    assert f"Journal:    {RECORD_COVERS} entries chained; the record covers the first 8\n" in out
+    assert (f"Journal:    {RECORD_COVERS} entries chained; the record covers the first "
+            f"{RECORD_COVERS}\n") in out
 
 
 # -- the record and its signature ------------------------------------------------------------------
@@ -340,7 +344,9 @@ def test_a_whole_directory_re_signed_by_another_key_needs_the_paper_log(ceremony
     forged = public_key_fingerprint(public_der(forger.public_key()))
     (ceremony.directory / "signer.pub.pem").write_bytes(pem_of(forger.public_key()))
     forgery = SyntheticCeremony(ceremony.directory, forger)
-    forgery.resign(lambda record: record["signer"].update(fingerprint_sha256=forged))
+    journal = forgery.reseal(forger)
+    forgery.resign(lambda record: (record["signer"].update(fingerprint_sha256=forged),
+                                   record.update(journal=journal)))
     assert main(["verify", str(ceremony.directory), "--unpinned"]) == 0
     capsys.readouterr()
     assert fails(ceremony, capsys, "--signer", original) == error(

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+from ceremony.ceremony_state import read_genesis
 from ceremony.commands.progress import Narrator
 from ceremony.engine import Engine
-from ceremony.errors import BadInputError
-from ceremony.journal import read_entries
+from ceremony.errors import BadInputError, Terminated
 from ceremony.operators import ScriptedOperator, TtyOperator
 from ceremony.plan import load_plan
 
@@ -73,23 +74,35 @@ def _live(args, plan) -> bool:
 
 
 def _plan_of(directory: Path, override: Path | None):
+    """The plan of the ceremony in `directory`: the one its journal names, or `override`.
+
+    The engine then works on `directory` itself and refuses it unless the journal began there
+    (ceremony_state.py), so a copy of a ceremony directory is never finished or aborted.
+    """
     journal = directory / "journal.jsonl"
     if not journal.is_file():
         raise BadInputError(
             "not-a-ceremony", f"{directory} holds no journal.jsonl",
             "Give the directory of the interrupted ceremony",
         )
-    if override is None:
-        entries = read_entries(journal, allow_torn_tail=True)
-        if not entries:
-            raise BadInputError(
-                "journal-empty", f"{journal} holds no complete line, so it does not say which "
-                "plan the ceremony ran", "Name the plan with --plan PLAN",
-            )
-        override = Path(entries[0].data["plan"])
-    return load_plan(override, resuming=True)
+    return load_plan(override or read_genesis(journal).plan, resuming=True)
 
 
+async def _until_stopped(work):
+    """Await `work`; SIGTERM cancels it like Ctrl-C (the engine journals the interruption and
+    releases the token) and then ends the process with exit 143 instead of 130."""
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
+    loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel, "SIGTERM")
+    try:
+        return await work
+    except asyncio.CancelledError as stop:
+        if stop.args == ("SIGTERM",):
+            raise Terminated from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_ceremony(args, env) -> int:
@@ -101,8 +114,8 @@ def run_ceremony(args, env) -> int:
     with ExitStack() as stack, Narrator(args.json, len(plan.keys),
                                         live=_live(args, plan)) as narrator:
         operator = _operator(args, env, stack)
-        engine = Engine(plan, operator, narrator.event, env)
-        outcome = asyncio.run(engine.resume() if resuming else engine.run())
+        engine = Engine(plan, operator, narrator.event, env, directory=args.resume)
+        outcome = asyncio.run(_until_stopped(engine.resume() if resuming else engine.run()))
     if not args.json:
         print(str(outcome.directory))
         print(f"for the paper log: record.json SHA-256 {outcome.record_sha256}; signer "
@@ -115,7 +128,8 @@ def abort_ceremony(args, env) -> int:
     plan = _plan_of(args.directory, args.plan_override)
     with ExitStack() as stack, Narrator(args.json, 0, live=_live(args, plan)) as narrator:
         operator = _operator(args, env, stack)
-        count = asyncio.run(Engine(plan, operator, narrator.event, env).abort())
+        engine = Engine(plan, operator, narrator.event, env, directory=args.directory)
+        count = asyncio.run(_until_stopped(engine.abort()))
     if args.json:
         json.dump({"destroyed": count}, sys.stdout)
         sys.stdout.write("\n")

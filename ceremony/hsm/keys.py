@@ -16,7 +16,7 @@ from pkcs11 import Attribute as A
 from pkcs11.exceptions import AttributeTypeInvalid
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
-from ceremony.errors import BadInputError, StepFailed, TokenError
+from ceremony.errors import BadInputError, StepFailed, TokenError, VerificationError
 from ceremony.hsm import templates
 from ceremony.hsm.templates import Policy
 from ceremony.hsm.thread import require_hsm_thread
@@ -119,6 +119,7 @@ def generate(
 
 
 def find_one(session, ref: KeyRef, object_class: ObjectClass, token_label: str):
+    """The one object of `object_class` with the key's CKA_ID, checked to carry its label."""
     found = find_objects(session, {A.CLASS: object_class, A.ID: ref.key_id})
     if len(found) != 1:
         raise TokenError(
@@ -127,7 +128,38 @@ def find_one(session, ref: KeyRef, object_class: ObjectClass, token_label: str):
             f"CKA_ID {ref.key_id.hex()} (key {ref.label!r}); expected exactly one",
             "Check the token's contents against the ceremony journal",
         )
+    _check_label(found[0], ref, token_label)
     return found[0]
+
+
+def _check_label(obj, ref: KeyRef, token_label: str) -> None:
+    label = obj[A.LABEL]
+    if label != ref.label:
+        raise VerificationError(
+            "key-label-mismatch",
+            f"token {token_label} object with CKA_ID {ref.key_id.hex()} is labelled {label!r}, "
+            f"not {ref.label!r}",
+            "Nothing was touched: the tool acts only on objects it made; compare the token with "
+            "the journal",
+        )
+
+
+def own_objects(session, ref: KeyRef, token_label: str) -> list:
+    """Every object carrying the key's CKA_ID ([] when none), each checked to be the key's: its
+    label, and its class (the key's own, or the public half of an RSA or EC key)."""
+    allowed = {ref.object_class, ObjectClass.PUBLIC_KEY} if ref.spec.asymmetric else {
+        ref.object_class}
+    found = objects_with_id(session, ref.key_id)
+    for obj in found:
+        _check_label(obj, ref, token_label)
+        if obj[A.CLASS] not in allowed:
+            raise VerificationError(
+                "key-class-mismatch",
+                f"token {token_label} object {ref.label!r} with CKA_ID {ref.key_id.hex()} is a "
+                f"{obj[A.CLASS].name.lower()}, not part of a {ref.spec} key",
+                "Nothing was touched: compare the token with the journal",
+            )
+    return found
 
 
 def import_wrapped(

@@ -263,18 +263,18 @@ class HsmService:
 
     @hsm_method
     def key_present(self, ref: KeyRef) -> bool:
-        """True when the token holds the key's private or secret object with its CKA_ID."""
+        """True when the token holds the key's private or secret object with its CKA_ID; an
+        object with that CKA_ID but another label or class is refused (keys.own_objects)."""
         with translated(f"looking for key {ref.label!r} on token {self.token_label}"):
-            session = self._require_session()
-            return bool(keys.find_objects(
-                session, {pkcs11.Attribute.CLASS: ref.object_class, pkcs11.Attribute.ID: ref.key_id}
-            ))
+            found = keys.own_objects(self._require_session(), ref, self.token_label)
+            return any(obj[pkcs11.Attribute.CLASS] == ref.object_class for obj in found)
 
     @hsm_method
     def destroy(self, ref: KeyRef) -> int:
-        """Destroy every object carrying the key's CKA_ID; return how many there were."""
+        """Destroy the key's objects (keys.own_objects: nothing unless all are the key's own);
+        return how many there were."""
         with translated(f"destroying key {ref.label!r} on token {self.token_label}"):
-            found = keys.objects_with_id(self._require_session(), ref.key_id)
+            found = keys.own_objects(self._require_session(), ref, self.token_label)
             for obj in found:
                 obj.destroy()
             return len(found)
@@ -283,6 +283,16 @@ class HsmService:
     def find_signer(self) -> KeyRef | None:
         with translated(f"looking for the ceremony signer on token {self.token_label}"):
             return signing.find_signer(self._require_session(), self.token_label)
+
+    @hsm_method
+    def signer_public(self) -> bytes | None:
+        """The ceremony signer's public key (SubjectPublicKeyInfo DER), or None; no login needed:
+        resume checks the journal's seals with it before any PIN is asked."""
+        with translated(f"looking for the ceremony signer on token {self.token_label}"):
+            if self._session is not None:
+                return signing.signer_public(self._session, self.token_label)
+            with self._require_token().open() as public:
+                return signing.signer_public(public, self.token_label)
 
     @hsm_method
     def create_signer(self, key_id: bytes) -> KeyRef:

@@ -39,6 +39,19 @@ def find_signer(session, token_label: str) -> KeyRef | None:
     return ref
 
 
+def signer_public(session, token_label: str) -> bytes | None:
+    """The signer's public half as a public session sees it (public objects need no login)."""
+    require_hsm_thread()
+    found = keys.find_objects(session, {A.CLASS: ObjectClass.PUBLIC_KEY, A.LABEL: SIGNER_LABEL})
+    if len(found) > 1:
+        raise TokenError(
+            "signer-ambiguous",
+            f"token {token_label} holds {len(found)} public keys labelled {SIGNER_LABEL!r}",
+            "Keep exactly one ceremony signer on the token; compare with the paper log",
+        )
+    return keys.public_der(found[0]) if found else None
+
+
 def sign(session, ref: KeyRef, data: bytes, token_label: str) -> bytes:
     require_hsm_thread()
     key = keys.find_one(session, ref, ObjectClass.PRIVATE_KEY, token_label)

@@ -32,7 +32,7 @@ from ceremony.azure.runbook import az_import_command
 from ceremony.databricks.catalog import load_catalog
 from ceremony.databricks.coverage import coverage
 from ceremony.files import write_all_exclusive
-from ceremony.journal import Journal
+from ceremony.journal import Journal, read_entries
 from ceremony.keyspec import KeySpec
 from ceremony.record import (
     RECORD_FORMAT,
@@ -44,6 +44,7 @@ from ceremony.record import (
     sha256_hex,
     signer_pem,
 )
+from ceremony.seals import seal_data
 from tests.support.unwrap import wrap_for_test
 
 CEREMONY_ID = "2026-q4-databricks-cmk"
@@ -60,7 +61,8 @@ WARNING = (
 )
 GENERATOR = generator_string(__version__, "SoftHSM project", "SoftHSM v2", "2.6")
 WITNESS_STATEMENT = "I watched every key being created inside the HSM and exported"
-RECORD_COVERS = 8  # journal lines before the record: the record-signed line and two more follow
+RECORD_COVERS = 16  # journal lines before the record: 8 lines, each sealed (ceremony/seals.py)
+JOURNAL_LINES = 22  # then record-signed, verified and ceremony-completed, each sealed
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,24 @@ class SyntheticCeremony:
         (self.directory / "record.json.sig").write_bytes(sign(self.signer, data))
 
 
+    def reseal(self, signer: ec.EllipticCurvePrivateKey) -> dict:
+        """Write the journal again with every line sealed by `signer`, as a forger holding a
+        key of their own would; return the record's new `journal` field."""
+        path = self.directory / "journal.jsonl"
+        entries = read_entries(path)
+        path.unlink()
+        journal = _SealedJournal(Journal.create(path), signer)
+        covered = {}
+        for entry in entries:
+            if entry.type != "journal-sealed":
+                journal.append(entry.type, entry.data)
+            if entry.type == "documents-written":
+                covered = {"file": "journal.jsonl", "entries": journal.journal.entries,
+                           "head": journal.journal.head}
+        journal.journal.close()
+        return covered
+
+
 def sign(signer: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
     """DER ECDSA over SHA-384, the signature the HSM makes (hash on host, CKM_ECDSA, DER)."""
     return signer.sign(data, ec.ECDSA(hashes.SHA384()))
@@ -118,7 +138,8 @@ def build_ceremony(parent: Path, *, previous: Path | None = None) -> SyntheticCe
     directory.mkdir(parents=True)
     plan = _plan_toml(previous)
     write_all_exclusive({directory / "plan.toml": plan})
-    journal = Journal.create(directory / "journal.jsonl")
+    signer = ec.generate_private_key(ec.SECP384R1())
+    journal = _SealedJournal(Journal.create(directory / "journal.jsonl"), signer)
     journal.append("ceremony-started", {"id": CEREMONY_ID, "plan_sha256": sha256_hex(plan)})
     journal.append("self-test", {"kwp_mechanism": "AES_KEY_WRAP_PAD", "zero_padding": 5})
     keys = [_export_key(directory, journal, key, index) for index, key in enumerate(KEYS, 1)]
@@ -130,9 +151,8 @@ def build_ceremony(parent: Path, *, previous: Path | None = None) -> SyntheticCe
         directory / "report.md": b"# Report\n\nTwo keys; coverage below.\n",
     })
     last = journal.append("documents-written", {"files": ["runbook.md", "report.md"]})
-    assert journal.entries == RECORD_COVERS
-    signer = ec.generate_private_key(ec.SECP384R1())
-    record = _record(directory, journal, keys, signer, previous, ack.time, last.time)
+    assert journal.journal.entries == RECORD_COVERS
+    record = _record(directory, journal.journal, keys, signer, previous, ack.time, last.time)
     data = canonical(record)
     write_all_exclusive({
         directory / "record.json": data,
@@ -142,15 +162,30 @@ def build_ceremony(parent: Path, *, previous: Path | None = None) -> SyntheticCe
     journal.append("record-signed", {"sha256": sha256_hex(data)})
     journal.append("verified", {})
     journal.append("ceremony-completed", {"id": CEREMONY_ID})
-    journal.close()
+    journal.journal.close()
+    assert journal.journal.entries == JOURNAL_LINES
     return SyntheticCeremony(directory, signer)
+
+
+@dataclass(frozen=True)
+class _SealedJournal:
+    """A journal whose every line is followed by its seal, as the engine writes once its
+    signer is ready (ceremony/seals.py)."""
+
+    journal: Journal
+    signer: ec.EllipticCurvePrivateKey
+
+    def append(self, kind: str, data: dict):
+        entry = self.journal.append(kind, data)
+        self.journal.append("journal-sealed", seal_data(entry, sign(self.signer, entry.raw)))
+        return entry
 
 
 def pem_of(key) -> bytes:
     return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
 
 
-def _export_key(directory: Path, journal: Journal, key: _Key, index: int) -> dict:
+def _export_key(directory: Path, journal: _SealedJournal, key: _Key, index: int) -> dict:
     """Make, wrap and write one key the way the engine does; return its record entry."""
     kid = parse_kid(dict(KEKS)[key.kek])
     key_id = f"{index:02x}" * 8
