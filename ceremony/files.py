@@ -39,11 +39,17 @@ _WRITE_FAILURES = {
 }
 
 
+_NO_FILES_HERE = ("output-not-writable", "{dir} does not take new files (is it /proc, /sys or "
+                  "another pseudo file system?)", "Choose a directory on real storage")
+
+
 def output_error(directory: Path, error: OSError) -> BadInputError:
     """One line for a failed write into `directory`: what is wrong, where, and the fix."""
     code, what, fix = _WRITE_FAILURES.get(
         error.errno, ("output-write-failed",
                       f"cannot write to {{dir}} ({error.strerror or error})", "Check the media"))
+    if error.errno == errno.ENOENT and os.path.isdir(directory):
+        code, what, fix = _NO_FILES_HERE  # the directory is there: it refuses new names
     return BadInputError(code, what.format(dir=directory), fix)
 
 

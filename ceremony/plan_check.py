@@ -8,11 +8,14 @@ login only public objects are visible, so a label that looks free is checked aga
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ceremony.errors import TokenError
+from ceremony.errors import BadInputError, CeremonyError, TokenError
 from ceremony.export import export_paths
+from ceremony.files import output_error
 from ceremony.hsm import HsmService
 from ceremony.hsm.tokens import TokenInfo
 from ceremony.plan_model import Plan
@@ -34,6 +37,7 @@ TWO_STEP_NOTE = (
     "absent: each key is wrapped in two steps (KWP, then RSA-OAEP), which gives the same .byok"
 )
 ONE_STEP_NOTE = "present, but the ceremony wraps in two steps all the same (same .byok)"
+MIN_FREE_BYTES = 1 << 20  # a ceremony writes a few hundred KiB; ask for 1 MiB
 LABELS_NOTE = (
     "without a login only public objects are visible; private objects (AES keys, private keys) "
     "are checked again after login, before any key is generated"
@@ -55,15 +59,24 @@ class LabelCheck:
 
 
 @dataclass(frozen=True)
+class OutputCheck:
+    """Where the ceremony directory will be made, and how much room that device has."""
+
+    directory: Path  # the nearest directory that exists on the way to the ceremony directory
+    free_bytes: int | None  # None when the directory could not be looked at
+
+
+@dataclass(frozen=True)
 class DryRun:
-    """What the token showed, and the TokenErrors that would stop the real run (if any)."""
+    """What the token and the output media showed, and the errors that would stop the run."""
 
     token: TokenInfo
     mechanisms: tuple[MechanismCheck, ...]
     one_step_wrap: bool
     labels: tuple[LabelCheck, ...]
+    output: OutputCheck
     files: tuple[str, ...]
-    problems: tuple[TokenError, ...]
+    problems: tuple[CeremonyError, ...]
 
     @property
     def ready(self) -> bool:
@@ -101,17 +114,53 @@ def dry_run(plan: Plan, service: HsmService) -> DryRun:
         MechanismCheck(name, token.has_mechanism(name), why)
         for name, why in needed_mechanisms(plan)
     )
-    problems = [_missing(token, check) for check in mechanisms if not check.present]
+    problems: list[CeremonyError] = [
+        _missing(token, check) for check in mechanisms if not check.present]
     problems += [label_taken(token.label, check.key, check.label)
                  for check in labels if not check.free]
+    output, output_problem = check_output(plan.ceremony_dir)
+    if output_problem is not None:
+        problems.append(output_problem)
     return DryRun(
         token=token,
         mechanisms=mechanisms,
         one_step_wrap=token.has_mechanism(ONE_STEP),
         labels=labels,
+        output=output,
         files=planned_files(plan),
         problems=tuple(problems),
     )
+
+
+def check_output(ceremony_dir: Path) -> tuple[OutputCheck, BadInputError | None]:
+    """Can the ceremony directory be made, and is there room? Found before anyone gathers.
+
+    The nearest existing directory on the way is probed by making and removing an empty
+    directory in it: that answers read-only media, permissions and pseudo file systems alike.
+    """
+    parent = ceremony_dir.parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    if parent.is_symlink() and not parent.exists():
+        return OutputCheck(parent, None), BadInputError(
+            "output-symlink", f"{parent} is a symbolic link that leads nowhere",
+            "Name an existing directory in output.directory")
+    if not parent.is_dir():
+        return OutputCheck(parent, None), BadInputError(
+            "output-not-a-directory", f"{parent} is a file, so {ceremony_dir} cannot be made",
+            "Name a directory in output.directory")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".cmk-ceremony-probe-", dir=parent))
+        stats = os.statvfs(parent)
+    except OSError as error:
+        return OutputCheck(parent, None), output_error(parent, error)
+    free = stats.f_bavail * stats.f_frsize
+    if free < MIN_FREE_BYTES:
+        return OutputCheck(parent, free), BadInputError(
+            "output-low-space", f"the device holding {parent} has {free // 1024} KiB free; a "
+            f"ceremony needs at least {MIN_FREE_BYTES // 1024} KiB",
+            "Free space on that device, or use other media")
+    return OutputCheck(parent, free), None
 
 
 def _missing(token: TokenInfo, check: MechanismCheck) -> TokenError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -77,6 +78,8 @@ def test_check_reports_token_mechanisms_labels_coverage_and_files(token_store, e
             "= dbfs-root") in out
     assert "Not covered: no key assigned to the feature that would cover it (0)" in out
     assert "Not coverable by any customer-managed key (6)" in out
+    assert re.search(f"\nOutput: {re.escape(str(example.parent))} is writable, [0-9]+ MiB free\n",
+                     out)
     tail = out.split(f"Would write under {example.parent}/ceremonies/2026-q4-databricks-cmk/:\n")
     assert tail[1] == "".join(f"  {name}\n" for name in FILES) + (
         "\nReady: the ceremony can run with this plan and token\n"
@@ -109,7 +112,7 @@ def test_a_taken_label_stops_the_run(user_service, example, capsys):
     assert main(["plan", "check", str(example)]) == 3
     captured = capsys.readouterr()
     assert "  TAKEN cmk-dbfs-root (key dbfs-root)" in captured.out
-    assert "Not ready: 1 problem(s) with the token, listed on stderr" in captured.out
+    assert "Not ready: 1 problem(s), listed on stderr" in captured.out
     assert captured.err == (
         f"ceremony: error: label 'cmk-dbfs-root' of key dbfs-root is already taken on token "
         f"{TOKEN}. Choose a new label in the plan; the tool never reuses or overwrites a key\n"

@@ -50,7 +50,7 @@ def check_plan(args, env) -> int:
         print(check_text(plan, result), end="")
     for problem in result.problems:
         print(problem.line(), file=sys.stderr)
-    return ExitCode.OK if result.ready else ExitCode.TOKEN
+    return min((problem.exit_code for problem in result.problems), default=ExitCode.OK)
 
 
 def new_plan(args, env) -> int:
@@ -77,6 +77,8 @@ def check_json(plan: Plan, result: DryRun) -> dict:
         "labels_note": LABELS_NOTE,
         "coverage": [group.to_json() for group in coverage_for(plan)],
         "directory": str(plan.ceremony_dir),
+        "output": {"checked": str(result.output.directory),
+                   "free_bytes": result.output.free_bytes},
         "files": list(result.files),
         "ready": result.ready,
         "problems": [{"code": p.code, "message": p.message, "hint": p.hint}
@@ -125,12 +127,15 @@ def check_text(plan: Plan, result: DryRun) -> str:
     for group in coverage_for(plan):
         lines += ["", f"Workspaces: {', '.join(group.workspaces)}"]
         lines += coverage_table(group.report).splitlines()
-    lines += ["", f"Would write under {plan.ceremony_dir}/:"]
+    free = result.output.free_bytes
+    lines += ["", f"Output: {result.output.directory} is "
+              + (f"writable, {free // (1 << 20)} MiB free" if free is not None else "not usable")]
+    lines += [f"Would write under {plan.ceremony_dir}/:"]
     lines += [f"  {name}" for name in result.files]
     lines += [
         "",
         "Ready: the ceremony can run with this plan and token"
         if result.ready
-        else f"Not ready: {len(result.problems)} problem(s) with the token, listed on stderr",
+        else f"Not ready: {len(result.problems)} problem(s), listed on stderr",
     ]
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ holds the owner's pid so the second process can say who has it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -27,17 +28,29 @@ def lock_dir(env: Mapping[str, str] = os.environ) -> Path:
     return Path(f"/tmp/cmk-ceremony-locks-{os.getuid()}")
 
 
+_LOCK_DIR_FIX = ("Remove it, or set CMK_CEREMONY_LOCK_DIR to a directory only you can write "
+                 "(0700)")
+
+
 def _private_dir(directory: Path) -> None:
     """Make or accept the lock directory only if it is ours alone: a directory another user
     made in /tmp beforehand could hold a symlink that turns our lock write against a file."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = os.lstat(directory)
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(directory)
+    except OSError as error:
+        what = ("is a file, not a directory" if error.errno in (errno.EEXIST, errno.ENOTDIR)
+                else f"cannot be made ({error.strerror})")
+        raise TokenError("lock-dir-unusable", f"lock directory {directory} {what}",
+                         _LOCK_DIR_FIX) from None
+    if stat.S_ISLNK(info.st_mode):
+        raise TokenError("lock-dir-unsafe", f"lock directory {directory} is a symbolic link",
+                         _LOCK_DIR_FIX)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         raise TokenError(
             "lock-dir-unsafe",
             f"lock directory {directory} is not a directory private to this user "
-            f"(owner uid {info.st_uid}, mode {stat.S_IMODE(info.st_mode):04o})",
-            "Remove it, or set CMK_CEREMONY_LOCK_DIR to a directory only you can write (0700)",
+            f"(owner uid {info.st_uid}, mode {stat.S_IMODE(info.st_mode):04o})", _LOCK_DIR_FIX,
         )
 
 
@@ -52,7 +65,11 @@ class TokenLock:
 
     def acquire(self) -> None:
         _private_dir(self.path.parent)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            raise TokenError("lock-file-unusable", f"lock file {self.path} cannot be opened "
+                             f"({error.strerror})", _LOCK_DIR_FIX) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
