@@ -33,7 +33,7 @@ from ceremony.hsm.module import find_module
 from ceremony.hsm.templates import Policy
 from ceremony.journal import Entry, Journal
 from ceremony.operators import Operator
-from ceremony.plan_check import label_taken
+from ceremony.plan_check import check_output, label_taken
 from ceremony.plan_model import KeyEntry, PinSpec, Plan
 from ceremony.record import canonical, list_outputs, read_file, sha256_hex, signer_pem
 from ceremony.record_build import RecordBuilder
@@ -41,7 +41,9 @@ from ceremony.seals import seal_data
 from ceremony.secret import SecretPin, join
 from ceremony.verify import verify_ceremony
 
-KILL_HOOK = "CMK_CEREMONY_KILL_AFTER_SEQ"  # tests: SIGKILL this process after journal line N
+# Tests only: after journal line N, send this process SIGKILL ("N"), or the signal named
+# ("N:SIGTERM", "N:SIGINT"), to prove that every interruption ends resumable.
+KILL_HOOK = "CMK_CEREMONY_KILL_AFTER_SEQ"
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,9 @@ class Engine:
 
     def _append(self, kind: Kind, message: str, data: dict) -> Entry:
         entry = self.journal.append(str(kind), {"message": message, **data})
-        if self.env.get(KILL_HOOK) == str(entry.seq):
-            os.kill(os.getpid(), signal.SIGKILL)
+        seq, _, name = self.env.get(KILL_HOOK, "").partition(":")
+        if seq == str(entry.seq):
+            os.kill(os.getpid(), signal.Signals[name or "SIGKILL"])
         return entry
 
     async def _seal(self, entry: Entry) -> None:
@@ -109,6 +112,9 @@ class Engine:
         await self._take_token()
         with self._closing_on_error():
             await self._labels_free()
+            _, unusable = check_output(self.directory)
+            if unusable is not None:
+                raise unusable
             self._create_directory()
         return await self._steps(resuming=False)
 

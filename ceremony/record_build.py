@@ -15,6 +15,7 @@ from ceremony.journal import Journal, read_entries
 from ceremony.plan_coverage import coverage_for
 from ceremony.plan_model import KeyEntry, Plan
 from ceremony.record import RECORD_FORMAT, sha256_hex
+from ceremony.seals import believed, not_believed
 
 IMPORTED_NOTE = (
     "imported key: LOCAL=false and ALWAYS_SENSITIVE=false, as for every key not generated on "
@@ -68,7 +69,7 @@ class RecordBuilder:
 
         `completed` is fixed at the first draft, so the documents and the record agree.
         """
-        entries = read_entries(journal.path)
+        entries = believed(read_entries(journal.path))
         self.completed = self.completed or entries[-1].time
         plan = self.plan
         previous = plan.ceremony.previous_record
@@ -101,7 +102,9 @@ class RecordBuilder:
         record = self.draft(journal)
         record["outputs"] = outputs
         record["journal"] = {"file": "journal.jsonl", "entries": journal.entries,
-                             "head": journal.head}
+                             "head": journal.head, "not_believed": [
+                                 list(lines) for lines in not_believed(
+                                     read_entries(journal.path))]}
         return record
 
     def _participants(self, entries) -> list[dict]:

@@ -30,6 +30,24 @@ from ceremony.journal import Entry
 _EDITED = "The journal was edited after it was written; keep the directory as evidence"
 
 
+def not_believed(entries: list[Entry]) -> list[tuple[int, int]]:
+    """The line ranges resume did not believe: those after the last seal before each `resumed`
+    line (its `sealed_lines`). Their steps were done again; they stay in the journal as
+    evidence, and nothing is taken from them (the record's acknowledgements, for one)."""
+    ranges = []
+    for entry in entries:
+        sealed = entry.data.get("sealed_lines")
+        if entry.type == Kind.RESUMED and type(sealed) is int and sealed + 1 < entry.seq:
+            ranges.append((sealed + 1, entry.seq - 1))
+    return ranges
+
+
+def believed(entries: list[Entry]) -> list[Entry]:
+    """`entries` without the lines resume did not believe (not_believed)."""
+    ranges = not_believed(entries)
+    return [e for e in entries if not any(first <= e.seq <= last for first, last in ranges)]
+
+
 def seal_data(entry: Entry, signature: bytes) -> dict:
     """The data of the seal line that follows `entry`."""
     return {"line": entry.seq, "signature": base64.b64encode(signature).decode("ascii")}

@@ -37,7 +37,7 @@ from ceremony.record import (
     unreadable,
     verify_record_signature,
 )
-from ceremony.seals import check_seals
+from ceremony.seals import check_seals, not_believed
 
 _NOT_FORMAT = f"The record does not follow {RECORD_FORMAT} (docs/record-format.md)"
 _WHERE = "Give the directory a ceremony wrote: <output directory>/<ceremony id>"
@@ -124,7 +124,10 @@ def verify_ceremony(
         keys=keys,
         warnings=tuple(record.table("self_test").texts("warnings")),
         notes=_name_notes(directory, ceremony_id)
-        + _unsealed_note(len(entries), max(sealed, journal_signed)),
+        + _unsealed_note(len(entries), max(sealed, journal_signed))
+        + tuple(f"journal lines {first}-{last} were written after the last seal before an "
+                "interruption; resume did not believe them and did those steps again"
+                for first, last in not_believed(entries)),
         previous_record_sha256=previous_sha256,
         previous_checked=previous is not None,
     )
@@ -310,6 +313,9 @@ def _journal(path: Path, entries: list, record: _Fields, end: str | None) -> int
             "journal.head",
             f"The journal was rewritten after the record was signed; {EVIDENCE}",
         )
+    computed = [list(lines) for lines in not_believed(entries[:signed])]
+    if journal.get("not_believed", (list,), "a list") != computed:
+        raise journal.invalid("not_believed", "does not list the lines resume did not believe")
     if end is not None and entries[-1].line_hash != end:
         raise VerificationError(
             "journal-end-mismatch",

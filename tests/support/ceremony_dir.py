@@ -116,7 +116,7 @@ class SyntheticCeremony:
                 journal.append(entry.type, entry.data)
             if entry.type == "documents-written":
                 covered = {"file": "journal.jsonl", "entries": journal.journal.entries,
-                           "head": journal.journal.head}
+                           "head": journal.journal.head, "not_believed": []}
         journal.journal.close()
         return covered
 
@@ -258,7 +258,8 @@ def _record(directory, journal, keys, signer, previous, ack_time, completed) -> 
         "keys": keys,
         "coverage": report.to_json(),
         "outputs": list_outputs(directory),
-        "journal": {"file": "journal.jsonl", "entries": journal.entries, "head": journal.head},
+        "journal": {"file": "journal.jsonl", "entries": journal.entries, "head": journal.head,
+                    "not_believed": []},
         "signer": {"label": "cmk-ceremony-signer", "key_id": "5157", "algorithm":
                    SIGNATURE_ALGORITHM, "fingerprint_sha256":
                        public_key_fingerprint(public_der(signer.public_key())),
