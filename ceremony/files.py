@@ -71,11 +71,11 @@ def write_exclusive(path: Path, data: bytes, mode: int = 0o644) -> Path:
     leaves either nothing at `path` or the whole file. File systems without hard links (FAT
     and exFAT removable media) get an O_EXCL create of `path` instead: still never an
     overwrite, but a crash mid-write can leave a short file, which resume discards and
-    verify reports.
+    verify reports. The directory must exist: a missing one (media pulled, a mistyped path) is
+    reported, never made.
     """
     path = Path(path)
     refuse_existing(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         _link_new(path, data, mode)
         fsync_dir(path.parent)

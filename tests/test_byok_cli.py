@@ -188,3 +188,44 @@ def test_a_label_that_would_leave_the_output_directory_is_refused(
     assert _export(token_store, tmp_path, kek, "../escaped", "--name", "escaped",
                    "--azure-name", "escaped") == 0
     assert (tmp_path / "out" / "escaped.byok").exists()
+
+
+@pytest.mark.parametrize(("key", "extra", "problem"), [
+    ("../escaped", [], "'../escaped' cannot name the output files: it is not 1-64 letters, "
+                       "digits, '.', '_' or '-', not starting with '.'. Give --name with a plain "
+                       "file name for the outputs"),
+    ("k", ["--name", "dup"], "{out}/dup.byok already exists. Choose a new output directory; the "
+                             "tool never overwrites a file"),
+    ("k", ["--out", "{tmp}/missing/out"], "--out {tmp}/missing/out: {tmp}/missing does not "
+                                          "exist. Make it first, or name a directory in an "
+                                          "existing one"),
+    ("k", ["--out", "{tmp}/kek.pem"], "--out {tmp}/kek.pem is not a directory. Name a "
+                                      "directory for the outputs"),
+])
+def test_names_and_outputs_are_checked_before_any_pin(vault, tmp_path, capsys, key, extra,
+                                                      problem):
+    """No token, no PIN: the PIN files named do not exist, and the module is not even set, so
+    the only error that can come first is the one about the names."""
+    _, kek = vault
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "dup.byok").write_text("earlier")
+    extra = [arg.format(tmp=tmp_path) for arg in extra]
+    argv = ["byok", "export", "--token", TOKEN, "--key", key, "--kek", str(tmp_path / "kek.pem"),
+            "--kid", kek.kid,
+            "--out", str(out), "--user-pin", f"file:{tmp_path}/no-pin",
+            "--so-pin", f"file:{tmp_path}/no-so-pin", *extra]
+    assert main(argv, env={}) == 2
+    assert capsys.readouterr().err == (
+        f"ceremony: error: {problem.format(tmp=tmp_path, out=out)}\n")
+    assert not (tmp_path / "missing").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["dup.byok"]
+
+
+def test_a_new_out_directory_is_made_but_not_its_parents(vault, token_store, tmp_path):
+    _, kek = vault
+    _make_key(token_store, KeySpec("rsa", 2048), "k")
+    assert not (tmp_path / "out").exists()
+    assert _export(token_store, tmp_path, kek, "k") == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "k.az-import.txt", "k.byok", "k.pub.pem"]

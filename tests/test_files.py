@@ -10,10 +10,19 @@ from ceremony.files import write_all_exclusive, write_exclusive
 
 
 def test_a_new_file_is_written_whole_with_its_mode(tmp_path):
-    path = write_exclusive(tmp_path / "a" / "x.byok", b"data", mode=0o600)
+    path = write_exclusive(tmp_path / "x.byok", b"data", mode=0o600)
     assert path.read_bytes() == b"data"
     assert os.stat(path).st_mode & 0o777 == 0o600
     assert sorted(p.name for p in path.parent.iterdir()) == ["x.byok"]  # no .part left
+
+
+def test_a_missing_directory_is_reported_not_made(tmp_path):
+    with pytest.raises(BadInputError) as caught:
+        write_exclusive(tmp_path / "gone" / "x.byok", b"data")
+    assert caught.value.line() == (
+        f"ceremony: error: {tmp_path / 'gone'} does not exist (removed, or its media unplugged?). "
+        "Reconnect the media, or choose an existing directory")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_existing_file_is_refused_and_kept(tmp_path):
@@ -37,8 +46,9 @@ def test_a_dangling_symlink_counts_as_existing(tmp_path):
 
 def test_a_set_of_files_is_all_or_nothing(tmp_path):
     (tmp_path / "blocker").write_text("a file where a directory is needed")
-    with pytest.raises(OSError):
+    with pytest.raises(BadInputError) as caught:
         write_all_exclusive({tmp_path / "first": b"1", tmp_path / "blocker" / "second": b"2"})
+    assert caught.value.code == "output-not-a-directory"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
 
 

@@ -195,6 +195,15 @@ def test_plan_new_writes_the_template_and_refuses_an_existing_file(tmp_path, cap
     )
 
 
+def test_plan_new_does_not_make_missing_directories(tmp_path, capsys):
+    path = tmp_path / "typo" / "plan.toml"
+    assert main(["plan", "new", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"ceremony: error: {tmp_path / 'typo'} does not exist (removed, or its media unplugged?). "
+        "Reconnect the media, or choose an existing directory\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_new_plan_loads_once_the_kek_files_are_beside_it(tmp_path, capsys):
     path = tmp_path / "plan.toml"
     assert main(["plan", "new", str(path)]) == 0

@@ -39,6 +39,10 @@ JOURNAL_TAMPERED = "The journal was damaged or edited after it was written; keep
 NOT_FORMAT = "The record does not follow cmk-ceremony-record/1 (docs/record-format.md)"
 WARNING_LINE = f"ceremony: warning: record self-test: {WARNING}\n"
 REGULAR_ONLY = f"A ceremony writes only regular files; {EVIDENCE}"
+END_UNCHECKED_LINE = (
+    f"ceremony: warning: journal end not checked: lines after the {RECORD_COVERS} the record "
+    "covers could have been cut unseen; give --journal-end with the SHA-256 from the paper log\n"
+)
 UNPINNED_LINE = (
     "ceremony: warning: signer not pinned: the directory is whole and signed by the key in "
     "signer.pub.pem, but nothing here shows that key is the ceremony signer; compare its "
@@ -91,14 +95,15 @@ def test_a_valid_directory_verifies(ceremony, capsys):
         f"Signer:     {hex_groups(bytes.fromhex(fingerprint))} (NOT pinned: compare with the "
         "paper log)",
         "Record:     RFC 8785 canonical, ECDSA P-384 SHA-384 signature valid",
-        f"Journal:    {JOURNAL_LINES} entries chained; the record covers the first "
-        f"{RECORD_COVERS}",
+        f"Journal:    {JOURNAL_LINES} entries chained, the first {JOURNAL_LINES} sealed by the "
+        f"signer; the record covers the first {RECORD_COVERS}",
+        "            last line NOT checked (give --journal-end from the paper log)",
         "Files:      8 match their SHA-256 in the record; none unlisted",
         f"Key:        managed-services for {VAULT_KID}, public key {rsa_fingerprint}",
         f"Key:        search-aes for {MHSM_KID}",
         "Previous:   none (the record starts a chain)",
     ]) + "\n"
-    assert captured.err == WARNING_LINE + UNPINNED_LINE
+    assert captured.err == WARNING_LINE + END_UNCHECKED_LINE + UNPINNED_LINE
 
 
 def test_the_report_and_its_json(ceremony, capsys):
@@ -120,7 +125,7 @@ def test_the_report_and_its_json(ceremony, capsys):
     data = json.loads(captured.out)
     assert data == json.loads(json.dumps(report.to_json()))
     assert data["directory"] == str(ceremony.directory) and data["signer_pinned"] is False
-    assert captured.err == WARNING_LINE + UNPINNED_LINE
+    assert captured.err == WARNING_LINE + END_UNCHECKED_LINE + UNPINNED_LINE
 
 
 def test_anyone_can_check_it_with_openssl_and_sha256sum(ceremony):
@@ -166,11 +171,11 @@ def test_a_renamed_copy_verifies_with_a_warning(ceremony, tmp_path, capsys):
     assert main(["verify", str(copy), "--unpinned"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith(f"Verified:   ceremony {CEREMONY_ID} in {copy}\n")
-    assert captured.err == WARNING_LINE + renamed + UNPINNED_LINE
+    assert captured.err == WARNING_LINE + renamed + END_UNCHECKED_LINE + UNPINNED_LINE
     assert main(["verify", str(copy), "--unpinned", "--json"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["notes"] == [renamed[len("ceremony: warning: "):-1]]
-    assert captured.err == WARNING_LINE + renamed + UNPINNED_LINE
+    assert captured.err == WARNING_LINE + renamed + END_UNCHECKED_LINE + UNPINNED_LINE
 
 
 def test_the_directory_name_is_its_real_name_when_given_as_dot(ceremony, capsys, monkeypatch):
@@ -196,8 +201,8 @@ def test_journal_lines_after_the_record_are_chained_but_not_signed(ceremony, cap
     write_journal(ceremony, journal_lines(ceremony)[:RECORD_COVERS])
     assert main(["verify", str(ceremony.directory), "--unpinned"]) == 0
     out = capsys.readouterr().out
-    assert (f"Journal:    {RECORD_COVERS} entries chained; the record covers the first "
-            f"{RECORD_COVERS}\n") in out
+    assert (f"Journal:    {RECORD_COVERS} entries chained, the first {RECORD_COVERS} sealed by "
+            f"the signer; the record covers the first {RECORD_COVERS}\n") in out
 
 
 # -- the record and its signature ------------------------------------------------------------------

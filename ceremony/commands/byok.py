@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ceremony.commands.common import (
 )
 from ceremony.errors import BadInputError
 from ceremony.export import export_key, refuse_existing_outputs
+from ceremony.files import output_error
 from ceremony.hsm.templates import Policy
 from ceremony.pins import parse_pin_source, read_pin_blocking
 from ceremony.plan_fields import FILE_NAME, FILE_NAME_RULE
@@ -71,11 +73,45 @@ def _file_stem(name: str) -> str:
     return name
 
 
+def _check_out_dir(out: Path) -> None:
+    """--out is an existing directory, or one to make in an existing one (never its parents)."""
+    if out.is_dir():
+        return
+    if out.exists() or out.is_symlink():
+        raise BadInputError("output-not-a-directory", f"--out {out} is not a directory",
+                            "Name a directory for the outputs")
+    if not out.parent.is_dir():
+        raise BadInputError("output-dir-missing", f"--out {out}: {out.parent} does not exist",
+                            "Make it first, or name a directory in an existing one")
+
+
+@contextlib.contextmanager
+def _out_dir(out: Path):
+    """Make --out when it is new, just before the files go in; removed again if they fail."""
+    made = not out.is_dir()
+    if made:
+        try:
+            out.mkdir()
+        except OSError as error:
+            raise output_error(out.parent, error) from None
+    try:
+        yield
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
+
+
 def export_byok(args, env) -> int:
     user_source = _pin_source(args.user_pin, "--user-pin")
     trusted = args.policy == Policy.TRUSTED.value
     so_source = _pin_source(args.so_pin, "--so-pin") if trusted else None
     kek = load_kek(args.kek, args.kid)
+    # Everything that needs no token is checked before anyone types a PIN.
+    name = _file_stem(args.name or args.key)
+    _check_out_dir(args.out)
+    refuse_existing_outputs(args.out, name, asymmetric=False)
     with open_service(args, env) as service:
         token = service.select(label=args.token, serial=args.serial)
         if trusted:
@@ -84,14 +120,14 @@ def export_byok(args, env) -> int:
         service.login(read_pin_blocking(user_source, f"user of token {token.label}", env=env))
         ref = service.find_key(args.key)
         check_target(kek.kid, ref.spec)
-        name = _file_stem(args.name or ref.label)
         refuse_existing_outputs(args.out, name, ref.spec.asymmetric)
         self_test = service.self_test()
         for warning in self_test.warnings:
             print(f"ceremony: warning: {warning}", file=sys.stderr)
         facts = service.facts(ref)
-        exported = export_key(service, token, facts, kek, args.out, name,
-                              args.azure_name or ref.label)
+        with _out_dir(args.out):
+            exported = export_key(service, token, facts, kek, args.out, name,
+                                  args.azure_name or ref.label)
     if args.json:
         print_json({
             "key": ref.label, "type": str(ref.spec), "kid": kek.kid.url,

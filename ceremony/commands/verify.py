@@ -56,6 +56,10 @@ def run_verify(args, env) -> int:
         print(f"ceremony: warning: record self-test: {warning}", file=sys.stderr)
     for note in report.notes:
         print(f"ceremony: warning: {note}", file=sys.stderr)
+    if not report.journal_end_checked:
+        print(f"ceremony: warning: journal end not checked: lines after the "
+              f"{report.journal_signed} the record covers could have been cut unseen; give "
+              "--journal-end with the SHA-256 from the paper log", file=sys.stderr)
     if args.unpinned:
         print("ceremony: warning: signer not pinned: the directory is whole and signed by the "
               "key in signer.pub.pem, but nothing here shows that key is the ceremony signer; "
@@ -74,9 +78,11 @@ def summary(report: VerifyReport, previous: Path | None) -> str:
         f"Verified:   ceremony {report.ceremony_id} in {report.directory}",
         f"Signer:     {hex_groups(bytes.fromhex(report.signer_fingerprint))}{pinned}",
         f"Record:     RFC 8785 canonical, {SIGNATURE_ALGORITHM} signature valid",
-        f"Journal:    {report.journal_entries} entries chained; the record covers the first "
-        f"{report.journal_signed}"
-        + ("; the last line matches --journal-end" if report.journal_end_checked else ""),
+        f"Journal:    {report.journal_entries} entries chained, the first "
+        f"{report.journal_sealed} sealed by the signer; the record covers the first "
+        f"{report.journal_signed}",
+        "            last line " + ("matches --journal-end" if report.journal_end_checked
+                                   else "NOT checked (give --journal-end from the paper log)"),
         f"Files:      {len(report.files)} match their SHA-256 in the record; none unlisted",
     ]
     for key in report.keys:

@@ -135,7 +135,7 @@ def software_keys() -> dict[str, rsa.RSAPrivateKey]:
 def build_ceremony(parent: Path, *, previous: Path | None = None) -> SyntheticCeremony:
     """Write `<parent>/<CEREMONY_ID>/` with every file, and return it with its signer key."""
     directory = Path(parent) / CEREMONY_ID
-    directory.mkdir(parents=True)
+    (directory / "keys").mkdir(parents=True)
     plan = _plan_toml(previous)
     write_all_exclusive({directory / "plan.toml": plan})
     signer = ec.generate_private_key(ec.SECP384R1())
