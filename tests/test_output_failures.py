@@ -27,6 +27,7 @@ from ceremony.keyspec import KeySpec
 from ceremony.operators import TtyOperator
 from ceremony.plan import load_plan
 from tests.conftest import PIN_ENV, TOKEN, logged_in, token_labels
+from tests.support.journal_forgery import lines_of
 from tests.support.rehearsal import make_vault, small_plan
 
 ANSWERS = ["yes", "yes", "yes", "Ada", "Wes", "Yes"]  # small_plan, answered by people
@@ -210,3 +211,32 @@ def test_a_taken_label_is_found_before_the_directory_is_made(tmp_path, vault_kek
         f"ceremony: error: label 'cmk-disks' of key disks is already taken on token {TOKEN}. "
         "Choose a new label in the plan; the tool never reuses or overwrites a key\n")
     assert not (plan.parent / "out").exists()
+
+
+def test_a_full_keys_directory_is_journaled_as_the_step_that_failed(tmp_path, vault_kek,
+                                                                    token_store):
+    """Only keys/ fills up (a 64 KiB tmpfs mounted over it at the first question), so the
+    journal beside it can still say why the run stopped; the person makes room and resumes."""
+    plan = small_plan(tmp_path / "plan", vault_kek)
+    env = {**token_store.env, **PIN_ENV}
+    directory = tmp_path / "plan" / "out" / "small"
+    keys = directory / "keys"
+
+    def keys_fill_up():
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(keys)],
+                       check=True, capture_output=True)
+        fill(keys)
+
+    try:
+        error = run_with_people(plan, env, keys_fill_up)
+        assert (error.line(), error.exit_code) == (
+            f"ceremony: error: no space left on the device holding {keys}. Free space on that "
+            "device, or use other media", ExitCode.BAD_INPUT)
+        last = lines_of(directory)[-1]
+        assert (last["type"], last["data"]["code"]) == ("step-failed", "output-no-space")
+        assert sorted(p.name for p in keys.iterdir()) == ["filler"]
+    finally:
+        subprocess.run(["umount", "-l", str(keys)], check=True, capture_output=True)
+    assert main(["run", "--resume", str(directory), "--yes"], env=env) == 0
+    assert main(["verify", str(directory), "--unpinned"]) == 0
+    assert token_labels(token_store) == ["cmk-ceremony-signer", "cmk-services"]
