@@ -24,6 +24,13 @@ KEY_CREATED = 13  # small_plan's key-created line of its first key, before its s
 RESUME = "an interrupted ceremony resumes with `ceremony run --resume DIR`"
 
 
+def as_from_a_terminal():
+    """Run in the child before exec: Ctrl-C handled as at a terminal. A shell without job
+    control starts background jobs with SIGINT ignored, and a child inherits that; Python then
+    leaves SIGINT ignored (as `nohup` wants), and the signal the test sends would do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def setup(token_store, tmp_path):
     vault, kek = make_vault(token_store)
@@ -41,7 +48,7 @@ def test_a_signal_mid_ceremony_is_journaled_and_resumable(setup, token_store, na
     stopped = subprocess.run(
         [sys.executable, "-m", "ceremony", "run", str(plan), "--yes"],
         env={**env, KILL_HOOK: f"{KEY_CREATED}:{name}"}, capture_output=True, text=True,
-        timeout=60)
+        timeout=60, preexec_fn=as_from_a_terminal)
     assert stopped.returncode == code
     assert stopped.stderr.splitlines()[-1] == line
     assert "Traceback" not in stopped.stderr
@@ -66,7 +73,7 @@ def test_a_signal_while_the_cli_loads_is_one_line(tmp_path, sent, code, line):
     child = subprocess.Popen(
         [sys.executable, "-X", "importtime", "-m", "ceremony", "plan", "check",
          str(tmp_path / "plan.toml")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal)
     for row in child.stderr:
         if row.rsplit("|", 1)[-1].strip() == "ceremony.commands":
             child.send_signal(sent)
