@@ -26,7 +26,14 @@ from ceremony.documents import report_markdown, runbook_markdown
 from ceremony.errors import BadInputError, CeremonyError, TokenError, VerificationError
 from ceremony.events import Event, Kind
 from ceremony.export import export_key
-from ceremony.files import fsync_dir, output_error, write_all_exclusive, write_exclusive
+from ceremony.files import (
+    MiB,
+    fsync_dir,
+    output_error,
+    read_input,
+    write_all_exclusive,
+    write_exclusive,
+)
 from ceremony.hsm import HsmService
 from ceremony.hsm.keys import KeyFacts, KeyRef
 from ceremony.hsm.module import find_module
@@ -44,6 +51,8 @@ from ceremony.verify import verify_ceremony
 # Tests only: after journal line N, send this process SIGKILL ("N"), or the signal named
 # ("N:SIGTERM", "N:SIGINT"), to prove that every interruption ends resumable.
 KILL_HOOK = "CMK_CEREMONY_KILL_AFTER_SEQ"
+# A key-transfer file holds one wrapped key: a few KiB even for RSA 4096.
+KEY_TRANSFER_LIMIT = MiB
 
 
 @dataclass(frozen=True)
@@ -508,7 +517,7 @@ class Engine:
         service = self.service
         if key.origin == "import":
             try:
-                blob = key.source.read_bytes()
+                blob = read_input(key.source, "key-transfer file", KEY_TRANSFER_LIMIT)
             except OSError as error:
                 raise BadInputError(
                     "key-source-unreadable",

@@ -1,7 +1,9 @@
 """Exclusive output files: temp file, fsync, rename; an existing path is refused.
 
 DESIGN.md invariant 3. Every file the tool writes goes through `write_exclusive`, so a crash
-leaves either nothing or the whole file, and nothing is ever overwritten.
+leaves either nothing or the whole file, and nothing is ever overwritten. Every file a user
+names is read through `read_input`: regular files only, never a wait, never more than its
+kind can hold.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -152,3 +155,68 @@ def write_all_exclusive(files: dict[Path, bytes]) -> dict[Path, str]:
             path.unlink(missing_ok=True)
         raise
     return {Path(path): hashlib.sha256(data).hexdigest() for path, data in files.items()}
+
+
+
+KiB = 1024
+MiB = 1024 * KiB
+
+_NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_input(path: Path | str, what: str, limit: int) -> bytes:
+    """The bytes of a file a user named, read without blocking and at most `limit` of them.
+
+    `what` names the kind in errors ("KEK file"). A FIFO, device or socket is refused before a
+    byte is read (O_NONBLOCK: opening one does not wait for a writer), and so is a file over
+    `limit`: both are a BadInputError. A directory, or a file that cannot be opened or read,
+    raises OSError for the caller to report as its own kind's unreadable file.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as error:
+        if error.errno == errno.ENXIO:  # a socket, which open() refuses
+            _refuse_special(os.stat(path).st_mode, what, path)
+        raise
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        _refuse_special(info.st_mode, what, path)
+        data = b"" if info.st_size > limit else _read_at_most(fd, limit + 1)
+        if info.st_size > limit or len(data) > limit:
+            size = (f"{info.st_size:,} bytes" if info.st_size > limit
+                    else f"more than {_size(limit)}")  # it grew while being read
+            raise BadInputError(
+                "input-too-large", f"{what} {path} is {size}; a {what} is at most {_size(limit)}",
+                "Check that it is the right file",
+            )
+        return data
+    finally:
+        os.close(fd)
+
+
+def _refuse_special(mode: int, what: str, path: Path | str) -> None:
+    for test, kind in _NOT_REGULAR:
+        if test(mode):
+            raise BadInputError(
+                "input-not-regular", f"{what} {path} is {kind}, not a regular file",
+                "Copy the file itself onto the media and name that copy",
+            )
+
+
+def _read_at_most(fd: int, count: int) -> bytes:
+    chunks = []
+    while count > 0:
+        chunk = os.read(fd, min(count, MiB))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
+
+
+def _size(limit: int) -> str:
+    """A size limit as people write it: `64 KiB`, `256 MiB`."""
+    return f"{limit // MiB} MiB" if limit % MiB == 0 else f"{limit // KiB} KiB"

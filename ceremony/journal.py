@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ceremony import strict_json
 from ceremony.errors import BadInputError, VerificationError
 from ceremony.files import fsync_dir, output_error, refuse_existing
 from ceremony.record import read_file
@@ -174,7 +175,7 @@ def scan(path: Path | str, *, allow_torn_tail: bool = False,
             f"{path} does not exist",
             "Give the journal.jsonl of the ceremony directory",
         )
-    content = read_file(path)  # a directory or an unreadable file: file-unreadable, named
+    content = read_file(path, "journal")  # a directory, FIFO or unreadable file: named
     *lines, tail = content.split(b"\n")
     entries: list[Entry] = []
     prev = ZERO_HASH
@@ -209,7 +210,11 @@ def scan(path: Path | str, *, allow_torn_tail: bool = False,
 
 def _decode(path: Path, number: int, line: bytes) -> Entry:
     try:
-        fields = json.loads(line)
+        fields = strict_json.loads(line)
+    except strict_json.Ambiguous as err:
+        raise VerificationError(
+            "journal-ambiguous", f"{path} line {number} {err.problem}", _TAMPERED
+        ) from None
     except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
         raise VerificationError(
             "journal-not-json", f"{path} line {number} is not JSON", _TAMPERED

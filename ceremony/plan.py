@@ -14,14 +14,17 @@ order: PIN values first, then section by section as the file is usually laid out
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
+import sys
 import tomllib
 from pathlib import Path
 
 from ceremony.azure.kek import load_kek
 from ceremony.azure.kid import parse_kid
-from ceremony.errors import BadInputError
+from ceremony.errors import BadInputError, CeremonyError
+from ceremony.files import MiB, read_input
 from ceremony.pins import PinSource
 from ceremony.plan_fields import (
     FILE_NAME,
@@ -48,7 +51,13 @@ from ceremony.plan_model import (
     Plan,
     PlanError,
 )
+from ceremony.verify import check_previous_record
 
+# Room for 200,000 workspaces (about 15 MB of TOML); a usual plan is a few KiB.
+PLAN_FILE_LIMIT = 64 * MiB
+# A plan nests at most five deep (hsm.user_pin.parts[1].source); anything far deeper is not one.
+MAX_DEPTH = 32
+TOO_DEEP = f"toml: tables or values are nested more than {MAX_DEPTH} levels deep"
 SECTIONS = ("ceremony", "participant", "hsm", "kek", "key", "output")
 CEREMONY_FIELDS = ("id", "purpose", "workspaces", "previous_record")
 HSM_FIELDS = ("module", "token", "serial", "wrap_policy", "user_pin", "so_pin")
@@ -72,13 +81,18 @@ def load_plan(path: Path, *, resuming: bool = False) -> Plan:
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_input(path, "plan file", PLAN_FILE_LIMIT)
     except (OSError, ValueError) as error:
         raise BadInputError(
             "plan-unreadable",
             f"plan file {path} cannot be read ({getattr(error, 'strerror', None) or error})",
             "Check the path of the plan file",
         ) from None
+    if data.startswith(codecs.BOM_UTF8):
+        raise BadInputError(
+            "plan-bom", f"plan file {path} starts with a UTF-8 byte order mark (BOM)",
+            "Save it as UTF-8 without a BOM (in Notepad: Save As, encoding UTF-8)",
+        )
     try:
         text = data.decode("utf-8")
         raw = tomllib.loads(text)
@@ -86,9 +100,27 @@ def load_plan(path: Path, *, resuming: bool = False) -> Plan:
         raise PlanError(path, ("toml: the file is not UTF-8 text",)) from None
     except tomllib.TOMLDecodeError as error:
         raise PlanError(path, (f"toml: {error}",)) from None
+    except ValueError:  # int() refuses a decimal number longer than the limit below
+        raise PlanError(path, (f"toml: an integer has more than {sys.get_int_max_str_digits()} "
+                               "digits",)) from None
     except RecursionError:
-        raise PlanError(path, ("toml: values are nested too deeply",)) from None
+        raise PlanError(path, (TOO_DEEP,)) from None
+    if _too_deep(raw):  # before any check walks it: `a.a.a... = 1` nests a table per part
+        raise PlanError(path, (TOO_DEEP,))
     return _Checker(path, raw, resuming).plan(data, text)
+
+
+def _too_deep(value: object) -> bool:
+    """Tables and arrays nest more than MAX_DEPTH levels in `value` (found without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                return True
+            pending.extend((child, depth + 1)
+                           for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 class _Checker:
@@ -138,11 +170,15 @@ class _Checker:
             if not (WORKSPACE_NAME.fullmatch(workspace) or WORKSPACE_ID.fullmatch(workspace)):
                 self.problems.add(at(at(table.path, "workspaces"), index),
                                   f"{workspace!r} {WORKSPACE_RULE}")
+        previous = table.file("previous_record", self.base, required=False)
+        if previous is not None:
+            try:
+                check_previous_record(previous)
+            except CeremonyError as error:
+                table.problem("previous_record", f"{previous} is not a ceremony record that "
+                                                 f"verifies: {sentence(error)}")
         return CeremonyInfo(
-            id=ceremony_id,
-            purpose=purpose,
-            workspaces=workspaces,
-            previous_record=table.file("previous_record", self.base, required=False),
+            id=ceremony_id, purpose=purpose, workspaces=workspaces, previous_record=previous
         )
 
     def participants(self) -> tuple[Participant, ...]:

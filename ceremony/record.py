@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from ceremony.errors import BadInputError, VerificationError
+from ceremony.files import MiB, read_input
 
 RECORD_FORMAT = "cmk-ceremony-record/1"
 SIGNATURE_ALGORITHM = "ECDSA P-384 SHA-384"
@@ -31,6 +32,8 @@ SIGNATURE_ALGORITHM = "ECDSA P-384 SHA-384"
 OUTPUT_EXCLUDED = ("journal.jsonl", "record.json", "record.json.sig", "signer.pub.pem")
 EVIDENCE = "keep the directory as evidence"
 REGULAR_ONLY = f"A ceremony writes only regular files; {EVIDENCE}"
+# The largest file of a ceremony directory: a long journal, a record listing 200,000 workspaces.
+CEREMONY_FILE_LIMIT = 256 * MiB
 
 
 def canonical(obj: object) -> bytes:
@@ -133,10 +136,11 @@ def list_outputs(ceremony_dir: Path) -> dict[str, str]:
     return outputs
 
 
-def read_file(path: Path) -> bytes:
-    """A file's bytes; a file that cannot be read is a BadInputError naming it."""
+def read_file(path: Path, what: str = "file", limit: int = CEREMONY_FILE_LIMIT) -> bytes:
+    """A file's bytes (files.read_input); one that cannot be read is a BadInputError naming
+    it, as `what` when it is a FIFO, a device or over `limit`."""
     try:
-        return Path(path).read_bytes()
+        return read_input(path, what, limit)
     except OSError as error:
         raise unreadable(path, error) from None
 

@@ -14,7 +14,7 @@ from ceremony.hsm.wrap import SelfTestResult
 from ceremony.journal import Journal, read_entries
 from ceremony.plan_coverage import coverage_for
 from ceremony.plan_model import KeyEntry, Plan
-from ceremony.record import RECORD_FORMAT, sha256_hex
+from ceremony.record import RECORD_FORMAT, read_file, sha256_hex
 from ceremony.seals import believed, not_believed
 
 IMPORTED_NOTE = (
@@ -95,7 +95,8 @@ class RecordBuilder:
                        "algorithm": "ECDSA P-384 SHA-384",
                        "fingerprint_sha256": self.signer_facts.fingerprint,
                        "created_in_this_ceremony": self.signer_created},
-            "previous_record_sha256": sha256_hex(previous.read_bytes()) if previous else None,
+            "previous_record_sha256":
+                sha256_hex(read_file(previous, "previous record")) if previous else None,
         }
 
     def final(self, journal: Journal, outputs: dict[str, str]) -> dict:

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from ceremony import strict_json
 from ceremony.azure.byok import parse_byok
 from ceremony.errors import BadInputError, VerificationError
 from ceremony.journal import read_entries
@@ -86,21 +87,8 @@ def verify_ceremony(
     pinned = None if signer is None else normalize_fingerprint(signer)
     directory = Path(directory)
     _fixed_files(directory)
-    record_path = directory / "record.json"
-    record_bytes = read_file(record_path)
-    record = _canonical_record(record_path, record_bytes)
-    record_format = record.text("format")
-    if record_format != RECORD_FORMAT:
-        raise VerificationError(
-            "record-format",
-            f"{record_path} has format {json.dumps(record_format)}, "
-            f"expected {json.dumps(RECORD_FORMAT)}",
-            f"This tool verifies {RECORD_FORMAT} records only",
-        )
-    pem_path, sig_path = directory / "signer.pub.pem", directory / "record.json.sig"
-    pem = read_file(pem_path)
-    fingerprint = _signer(pem_path, pem, record, pinned)
-    verify_record_signature(pem, record_bytes, read_file(sig_path), source=str(sig_path))
+    pem_path = directory / "signer.pub.pem"
+    record, pem, fingerprint = _signed_record(directory / "record.json", pinned)
     end = None if journal_end is None else normalize_fingerprint(journal_end, "--journal-end")
     entries = read_entries(directory / "journal.jsonl")
     sealed = check_seals(entries, load_signer_key(pem, str(pem_path)),
@@ -213,6 +201,32 @@ class _Fields:
         return path
 
 
+def check_previous_record(path: Path) -> None:
+    """`path` is a ceremony record signed by its signer: the record.json.sig and
+    signer.pub.pem beside it hold, as `verify` checks them (a plan's previous_record)."""
+    _signed_record(Path(path), None)
+
+
+def _signed_record(record_path: Path, pinned: str | None) -> tuple[_Fields, bytes, str]:
+    """The record, its signer's PEM and fingerprint, once its form and signature hold."""
+    record_bytes = read_file(record_path, "record")
+    record = _canonical_record(record_path, record_bytes)
+    record_format = record.text("format")
+    if record_format != RECORD_FORMAT:
+        raise VerificationError(
+            "record-format",
+            f"{record_path} has format {json.dumps(record_format)}, "
+            f"expected {json.dumps(RECORD_FORMAT)}",
+            f"This tool verifies {RECORD_FORMAT} records only",
+        )
+    pem_path = record_path.with_name("signer.pub.pem")
+    sig_path = record_path.with_name(record_path.name + ".sig")
+    pem = read_file(pem_path)
+    fingerprint = _signer(pem_path, pem, record, pinned)
+    verify_record_signature(pem, record_bytes, read_file(sig_path), source=str(sig_path))
+    return record, pem, fingerprint
+
+
 def _fixed_files(directory: Path) -> None:
     """The four files are there, each a regular file: a symlink, FIFO or device is refused
     (lstat) before anything is read, so nothing can hang verify or point out of the directory."""
@@ -255,7 +269,9 @@ def _lstat_mode(path: Path) -> int | None:
 def _canonical_record(path: Path, data: bytes) -> _Fields:
     changed = f"record.json changed after it was signed; {EVIDENCE}"
     try:
-        value = json.loads(data)
+        value = strict_json.loads(data)
+    except strict_json.Ambiguous as err:
+        raise VerificationError("record-ambiguous", f"{path} {err.problem}", changed) from None
     except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
         raise VerificationError("record-not-json", f"{path} is not JSON", changed) from None
     try:
@@ -465,7 +481,7 @@ def _previous(record: _Fields, previous: Path | None) -> str | None:
     named = record.get("previous_record_sha256", (str, type(None)), "a string or null")
     if previous is None:
         return named
-    actual = sha256_hex(read_file(previous))
+    actual = sha256_hex(read_file(previous, "previous record"))
     if named is None:
         raise VerificationError(
             "previous-record-none",

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ceremony.azure.byok import parse_byok
+from ceremony.azure.byok import NOT_PROVEN, parse_byok
 from ceremony.cli import main
 from ceremony.hsm.templates import Policy
 from ceremony.keyspec import KeySpec
@@ -71,7 +71,18 @@ def test_export_then_check_then_the_vault_imports_it(vault, token_store, tmp_pat
     assert package["generator"] == "cmk-ceremony 0.1.0; SoftHSM project SoftHSM v2 fw 2.6"
     assert main(["byok", "check", str(out / "cmk-key.byok"), "--kek",
                  str(tmp_path / "kek.pem"), "--kid", kek.kid]) == 0
-    capsys.readouterr()
+    ciphertext = parse_byok((out / "cmk-key.byok").read_bytes(), "x").ciphertext
+    assert capsys.readouterr().out == (
+        f"{out / 'cmk-key.byok'}: well-formed BYOK package for {kek.kid}\n"
+        "fits the given KEK: 384 bytes of RSA-OAEP, the size of its 3072-bit modulus and below "
+        f"it, then {len(ciphertext) - 384} bytes of AES-KWP\n"
+        f"not proven: {NOT_PROVEN}\n"
+        f"generator: {package['generator']}\n")
+    assert main(["byok", "check", str(out / "cmk-key.byok"), "--kek",
+                 str(tmp_path / "kek.pem"), "--kid", kek.kid, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["rsa_part_bytes"], report["kwp_part_bytes"]) == (384, len(ciphertext) - 384)
+    assert report["checked_against_kek"] is True and report["not_proven"] == NOT_PROVEN
     assert main(["byok", "check", str(out / "cmk-key.byok"), "--kek",
                  str(tmp_path / "kek.pem")]) == 2
     assert capsys.readouterr().err == (

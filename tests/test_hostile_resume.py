@@ -135,8 +135,8 @@ def test_a_journal_line_with_a_huge_integer(interrupted, capsys):
     with open(directory / "journal.jsonl", "ab") as journal:
         journal.write(b'{"data":{"n":1' + b"0" * 5000 + b'}}\n')
     assert both_refuse(directory, env, capsys) == (
-        f"ceremony: error: {directory / 'journal.jsonl'} line {SERVICES_EXPORTED + 1} is not "
-        f"JSON. {EDITED}\n")
+        f"ceremony: error: {directory / 'journal.jsonl'} line {SERVICES_EXPORTED + 1} has an "
+        f"integer of 5,001 digits, more than any field takes. {EDITED}\n")
 
 
 def test_unsealed_lines_are_redone_not_believed(interrupted, token_store):

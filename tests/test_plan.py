@@ -23,6 +23,7 @@ from ceremony.pins import PinSource
 from ceremony.plan import load_plan
 from ceremony.plan_coverage import coverage_for
 from ceremony.plan_model import PinPart, PinSpec, PlanError
+from tests.support.ceremony_dir import build_ceremony
 
 VERSION = "0123456789abcdef0123456789abcdef"
 KID = f"https://contoso-kv.vault.azure.net/keys/kek/{VERSION}"
@@ -225,12 +226,11 @@ def test_coverage_for_splits_workspaces_with_different_keys(tmp_path):
 
 
 def test_optional_fields_and_the_other_forms(tmp_path):
-    (tmp_path / "prev").mkdir()
-    (tmp_path / "prev" / "record.json").write_text("{}")
+    previous = build_ceremony(tmp_path / "prev").directory / "record.json"
     (tmp_path / "kek.json").write_text(kek_show_json())
     (tmp_path / "transfer.bin").write_bytes(b"wrapped")
     data = base_plan()
-    edit(data, "ceremony.previous_record", "prev/record.json")
+    edit(data, "ceremony.previous_record", str(previous.relative_to(tmp_path)))
     edit(data, "ceremony.workspaces", [
         "ws-a",
         "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-1/providers/"
@@ -259,7 +259,7 @@ def test_optional_fields_and_the_other_forms(tmp_path):
     data["key"].append({"name": "sig", "label": "cmk-sig", "type": "ec", "curve": "P-384",
                         "kek": "mhsm", "features": [], "azure_name": "sig-key"})
     plan = load_plan(write_plan(tmp_path, data))
-    assert plan.ceremony.previous_record == tmp_path / "prev" / "record.json"
+    assert plan.ceremony.previous_record == previous
     assert (plan.hsm.token, plan.hsm.serial, plan.hsm.so_pin) == (None, "0123abcd", None)
     assert plan.hsm.user_pin.parts == (
         PinPart("Cid", PinSource("prompt")), PinPart("Cora", PinSource("fd", "3"))

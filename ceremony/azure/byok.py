@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap_with_padding
 
+from ceremony import strict_json
 from ceremony.azure.kek import Kek
 from ceremony.azure.kid import Kid, parse_kid
 from ceremony.errors import BadInputError, VerificationError
@@ -58,9 +59,11 @@ def build_byok(kid: Kid, ciphertext: bytes, generator: str) -> bytes:
 def parse_byok(data: bytes, source: str) -> ByokPackage:
     """Parse and check the structure of a `.byok` file; `source` names it in errors."""
     try:
-        document = json.loads(data, object_pairs_hook=_unique_fields)
-    except _DuplicateField as err:
-        raise _bad(source, "byok-fields", f"has field {err} twice") from None
+        document = strict_json.loads(data)
+    except strict_json.DuplicateMember as err:
+        raise _bad(source, "byok-fields", f"has field {err.name} twice") from None
+    except strict_json.Ambiguous as err:
+        raise _bad(source, "byok-not-json", err.problem) from None
     except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError, deep nesting
         raise _bad(source, "byok-not-json", "is not valid JSON") from None
     _exact_fields(document, _FIELDS, source, "")
@@ -98,19 +101,30 @@ def parse_byok(data: bytes, source: str) -> ByokPackage:
     return ByokPackage(kid=header["kid"], ciphertext=ciphertext, generator=generator)
 
 
-def check_against_kek(pkg: ByokPackage, kek: Kek) -> None:
-    """Raise byok-kek-mismatch unless the package was made for this KEK, as far as can be seen."""
+# What no check in software can show: only the KEK's private key, in the vault, unwraps it.
+NOT_PROVEN = ("that this KEK wrapped the package and that it unwraps to the intended key; only "
+              "the KEK's private key can show that, and the vault checks it at import")
+
+
+def check_against_kek(pkg: ByokPackage, kek: Kek) -> tuple[int, int]:
+    """Raise byok-kek-mismatch unless the package was made for this KEK, as far as can be seen
+    without its private key (NOT_PROVEN); return the RSA-OAEP and AES-KWP parts' lengths.
+
+    The RSA part is as long as the KEK's modulus; what follows must be AES-KWP (16 bytes or
+    more, in steps of 8), and the RSA part, read as a number, must be below the modulus.
+    """
     if parse_kid(pkg.kid).url != kek.kid.url:
         raise BadInputError(
             "byok-kek-mismatch", f"BYOK kid {pkg.kid} is not the KEK kid {kek.kid.url}", _REWRAP
         )
-    rsa_part, _ = split_ciphertext(pkg.ciphertext, (kek.bits + 7) // 8)
+    rsa_part, kwp_part = split_ciphertext(pkg.ciphertext, (kek.bits + 7) // 8)
     if int.from_bytes(rsa_part, "big") >= kek.public_key.public_numbers().n:
         raise BadInputError(
             "byok-kek-mismatch",
             f"BYOK RSA part is not below the modulus of KEK {kek.kid.url}",
             _REWRAP,
         )
+    return len(rsa_part), len(kwp_part)
 
 
 def split_ciphertext(ct: bytes, kek_bytes: int) -> tuple[bytes, bytes]:
@@ -170,19 +184,6 @@ def zero_padding(expected: bytes, unwrapped: bytes) -> int:
         f"{len(expected)} bytes, even allowing for zero padding",
         "Do not import this package; run the self-test and the wrap again",
     )
-
-
-class _DuplicateField(ValueError):
-    """A JSON object names a field twice; readers disagree on which value wins."""
-
-
-def _unique_fields(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    fields: dict[str, object] = {}
-    for name, value in pairs:
-        if name in fields:
-            raise _DuplicateField(name)
-        fields[name] = value
-    return fields
 
 
 def _exact_fields(value: object, fields: tuple[str, ...], source: str, where: str) -> None:

@@ -23,12 +23,15 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ceremony import strict_json
 from ceremony.azure.kid import Kid, parse_kid
 from ceremony.azure.pgpwords import pgp_words
 from ceremony.errors import BadInputError
+from ceremony.files import KiB, read_input
 from ceremony.record import public_der, public_key_fingerprint
 
 KEK_SIZES = (2048, 3072, 4096)
+KEK_FILE_LIMIT = 64 * KiB  # a 4096-bit key as az JSON is under 2 KiB
 _CREATE = "Create the KEK with `az keyvault key create --kty RSA-HSM --size 4096 --ops import`"
 _DOWNLOAD = "Download the KEK with `az keyvault key download --encoding PEM --file kek.pem`"
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
@@ -80,7 +83,7 @@ def load_kek(path: Path, kid: str | None = None, json_path: Path | None = None) 
 
 def _read(path: Path) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return read_input(path, "KEK file", KEK_FILE_LIMIT)
     except OSError as err:
         raise BadInputError(
             "kek-file-unreadable",
@@ -115,6 +118,14 @@ def _load(data: bytes, path: Path) -> tuple[rsa.RSAPublicKey, str, str | None]:
 
 
 def _from_pem(data: bytes, path: Path) -> tuple[object, str]:
+    blocks = _PEM_BLOCK.findall(data)
+    if len(blocks) > 1:  # which one would be used is up to the parser: refuse the choice
+        raise BadInputError(
+            "kek-several-keys",
+            f"KEK file {path} holds {len(blocks)} PEM blocks "
+            f"({', '.join(label.decode() for label in blocks)}); a KEK file holds one public key",
+            "Keep the one KEK `az keyvault key download` wrote, alone in its file",
+        )
     match = _PEM_BLOCK.search(data)
     if match is None:
         raise _damaged(path, "a damaged PEM header")
@@ -148,8 +159,10 @@ def _looks_like_json(data: bytes) -> bool:
 
 def _from_json(data: bytes, path: Path) -> tuple[rsa.RSAPublicKey, str]:
     try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        document = strict_json.loads(data)
+    except strict_json.Ambiguous as err:
+        raise _bad_json(path, err.problem) from None
+    except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError, deep nesting
         raise _bad_json(path, "is not valid JSON") from None
     jwk = document.get("key", document) if isinstance(document, dict) else None
     if not isinstance(jwk, dict) or "kty" not in jwk:

@@ -6,7 +6,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from ceremony.azure.byok import check_against_kek, parse_byok
+from ceremony.azure.byok import NOT_PROVEN, check_against_kek, parse_byok
 from ceremony.azure.compat import check_target
 from ceremony.azure.kek import load_kek
 from ceremony.commands.common import (
@@ -18,10 +18,12 @@ from ceremony.commands.common import (
 )
 from ceremony.errors import BadInputError
 from ceremony.export import export_key, refuse_existing_outputs
-from ceremony.files import output_error
+from ceremony.files import MiB, output_error, read_input
 from ceremony.hsm.templates import Policy
 from ceremony.pins import parse_pin_source, read_pin_blocking
 from ceremony.plan_fields import FILE_NAME, FILE_NAME_RULE
+
+BYOK_FILE_LIMIT = MiB  # an RSA 4096 target wrapped to a 4096-bit KEK is under 4 KiB
 
 
 def register(commands) -> None:
@@ -144,23 +146,33 @@ def export_byok(args, env) -> int:
 
 def check_byok(args, env) -> int:
     try:
-        data = args.file.read_bytes()
+        data = read_input(args.file, "BYOK file", BYOK_FILE_LIMIT)
     except OSError as error:
         raise BadInputError("byok-unreadable", f"BYOK file {args.file} cannot be read "
                             f"({error.strerror})", "Check the path") from None
     package = parse_byok(data, str(args.file))
+    kek = parts = None
     if args.kek is not None:
         # The KEK's own kid (--kid, or the az JSON), never the package's: comparing the
         # package's kid with itself would prove nothing.
-        check_against_kek(package, load_kek(args.kek, args.kid))
+        kek = load_kek(args.kek, args.kid)
+        parts = check_against_kek(package, kek)
     result = {
         "file": str(args.file), "kid": package.kid, "generator": package.generator,
-        "ciphertext_bytes": len(package.ciphertext), "checked_against_kek": args.kek is not None,
+        "ciphertext_bytes": len(package.ciphertext), "checked_against_kek": parts is not None,
+        "rsa_part_bytes": parts[0] if parts else None,
+        "kwp_part_bytes": parts[1] if parts else None,
+        "not_proven": NOT_PROVEN,
     }
     if args.json:
         print_json(result)
+        return 0
+    print(f"{args.file}: well-formed BYOK package for {package.kid}")
+    if kek is not None:
+        print(f"fits the given KEK: {parts[0]} bytes of RSA-OAEP, the size of its {kek.bits}-bit "
+              f"modulus and below it, then {parts[1]} bytes of AES-KWP")
     else:
-        print(f"{args.file}: well-formed BYOK package for {package.kid}"
-              + (" made for the given KEK" if args.kek is not None else ""))
-        print(f"generator: {package.generator}")
+        print("not checked against a KEK: give --kek to check the kid and the RSA part's length")
+    print(f"not proven: {NOT_PROVEN}")
+    print(f"generator: {package.generator}")
     return 0
