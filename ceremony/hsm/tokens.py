@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from pkcs11 import Mechanism, TokenFlag
+from pkcs11 import TokenFlag
 
 from ceremony.hsm.thread import require_hsm_thread
 
@@ -49,13 +49,6 @@ class TokenInfo:
     flags: tuple[str, ...]
     mechanisms: tuple[tuple[str, bool], ...]
 
-    @property
-    def protected_auth_path(self) -> bool:
-        return "protected authentication path" in self.flags
-
-    def has_flag(self, name: str) -> bool:
-        return name in self.flags
-
     def has_mechanism(self, name: str) -> bool:
         return dict(self.mechanisms)[name]
 
@@ -94,8 +87,3 @@ def token_info(lib, token) -> TokenInfo:
         flags=decode_flags(int(token.flags)),
         mechanisms=tuple((name, code in present) for name, code in BYOK_MECHANISMS),
     )
-
-
-def mechanism_present(token, mechanism: Mechanism) -> bool:
-    require_hsm_thread()
-    return mechanism in token.slot.get_mechanisms()
