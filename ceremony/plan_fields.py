@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from ceremony.errors import BadInputError
+from ceremony.errors import BadInputError, printable
 from ceremony.pins import SOURCE_FORMS, PinSource, parse_pin_source
 
 _TYPE_NAMES = (
@@ -33,6 +33,8 @@ _PIN_NAME = re.compile(r"(?:.*[_-])?(?:so|user)?pin", re.IGNORECASE)
 SPLIT_FORM = "{ parts = [ { custodian = NAME, source = SOURCE }, ... ] }"
 # A ceremony id and a key name become a directory and file names.
 FILE_NAME = re.compile(r"(?!\.)[A-Za-z0-9._-]{1,64}")
+ONE_LINE_RULE = ("plan values reach terminals, reports and the token, so write each on one line "
+                 "in printable characters")
 FILE_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', not starting with '.'"
 
 
@@ -85,11 +87,16 @@ class Problems:
 
     def add(self, path: str, text: str) -> None:
         """Record one problem; characters that would break the line are shown escaped."""
-        line = f"{path}: {text}"
-        if not line.isprintable():
-            line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
-        self.lines.append(line)
+        self.lines.append(printable(f"{path}: {text}"))
         self.reported.add(path)
+
+    def one_line(self, path: str, value: str) -> bool:
+        """True for a value fit for a terminal, a report or a token; else report its first
+        unprintable character (control, line separator, bidi control), escaped."""
+        bad = next((char for char in value if not char.isprintable()), None)
+        if bad is not None:
+            self.add(path, f"contains a control character ({printable(bad)}); {ONE_LINE_RULE}")
+        return bad is None
 
     def guard_pins(self, value: Any, path: str = "") -> None:
         """Refuse every PIN-named key anywhere whose value is not a PIN source or a table."""
@@ -153,6 +160,8 @@ class Table:
         if value is not None and not value.strip():
             self.problem(name, "is empty")
             return None
+        if value is not None and not self.problems.one_line(at(self.path, name), value):
+            return None
         return value
 
     def unique(self, name: str, seen: dict[str, str], what: str) -> str | None:
@@ -169,9 +178,6 @@ class Table:
         """A path relative to `base` (the plan's directory) that names an existing file."""
         value = self.text(name, required)
         if value is None:
-            return None
-        if not value.isprintable():
-            self.problem(name, f"{value!r} holds control characters; give a plain path")
             return None
         path = base / value
         if not path_is(path, Path.is_file):
@@ -210,6 +216,8 @@ class Table:
                 ok = False
             elif item in value[: index - 1]:
                 self.problems.add(where, f"{item!r} is listed twice")
+                ok = False
+            elif not self.problems.one_line(where, item):
                 ok = False
         return tuple(value) if ok else None
 

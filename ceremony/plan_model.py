@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from ceremony.azure.kek import Kek
-from ceremony.errors import BadInputError
+from ceremony.errors import BadInputError, printable
 from ceremony.keyspec import KeySpec
 from ceremony.pins import PinSource
 
@@ -204,4 +204,4 @@ class PlanError(BadInputError):
         lines = [f"ceremony: error: {self.path}: {problem}" for problem in self.problems]
         count = f"{len(self.problems)} problem{'s' if len(self.problems) > 1 else ''}"
         lines.append(f"ceremony: error: {self.path}: {count}. {self.hint}")
-        return "\n".join(lines)
+        return "\n".join(map(printable, lines))
