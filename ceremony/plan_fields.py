@@ -93,10 +93,11 @@ class Problems:
     def one_line(self, path: str, value: str) -> bool:
         """True for a value fit for a terminal, a report or a token; else report its first
         unprintable character (control, line separator, bidi control), escaped."""
-        bad = next((char for char in value if not char.isprintable()), None)
-        if bad is not None:
-            self.add(path, f"contains a control character ({printable(bad)}); {ONE_LINE_RULE}")
-        return bad is None
+        if value.isprintable():
+            return True
+        bad = next(char for char in value if not char.isprintable())
+        self.add(path, f"contains a control character ({printable(bad)}); {ONE_LINE_RULE}")
+        return False
 
     def guard_pins(self, value: Any, path: str = "") -> None:
         """Refuse every PIN-named key anywhere whose value is not a PIN source or a table."""
@@ -209,16 +210,19 @@ class Table:
             self.problem(name, "is empty")
             return None
         ok = True
+        seen: set[str] = set()
         for index, item in enumerate(value, start=1):
             where = at(at(self.path, name), index)
             if not isinstance(item, str):
                 self.problems.add(where, f"must be a string, not {type_name(item)}")
                 ok = False
-            elif item in value[: index - 1]:
+                continue
+            if item in seen:
                 self.problems.add(where, f"{item!r} is listed twice")
                 ok = False
             elif not self.problems.one_line(where, item):
                 ok = False
+            seen.add(item)
         return tuple(value) if ok else None
 
     def tables(self, name: str, allowed: tuple[str, ...]) -> list[Table]:

@@ -664,3 +664,18 @@ def test_a_file_pin_source_is_relative_to_the_plan_like_every_path(tmp_path):
     plan = edit(base_plan(), "hsm.user_pin", "file:pins/user.pin")
     loaded = load_plan(write_plan(tmp_path, plan))
     assert loaded.hsm.user_pin.source == PinSource("file", f"{tmp_path}/pins/user.pin")
+
+
+def test_200000_workspaces_are_checked_in_linear_time(tmp_path):
+    """Duplicate and membership checks use sets: quadratic ones took minutes here. The timing
+    itself is scripts/bench-plan-scale's to show; this proves the check completes."""
+    workspaces = [f"ws-{n:06d}" for n in range(200_000)]
+    data = edit(base_plan(), "ceremony.workspaces", workspaces)
+    edit(data, "key[1].workspaces", workspaces)
+    plan = load_plan(write_plan(tmp_path, data))
+    assert plan.ceremony.workspaces == plan.keys[0].workspaces == tuple(workspaces)
+    (group,) = coverage_for(plan)
+    assert len(group.workspaces) == 200_000
+    edit(data, "ceremony.workspaces", [*workspaces, "ws-000000"])
+    assert problems_of(tmp_path, data) == [
+        "ceremony.workspaces[200001]: 'ws-000000' is listed twice"]
