@@ -40,6 +40,7 @@ from ceremony.hsm.module import find_module
 from ceremony.hsm.templates import Policy
 from ceremony.journal import Entry, Journal
 from ceremony.operators import Operator
+from ceremony.pins import check_source
 from ceremony.plan_check import check_output, label_taken
 from ceremony.plan_model import KeyEntry, PinSpec, Plan
 from ceremony.record import canonical, list_outputs, read_file, sha256_hex, signer_pem
@@ -118,6 +119,7 @@ class Engine:
         A token that is missing or in use, a key label already on it, or a plan changed since
         it was checked, leaves nothing on disk.
         """
+        self._check_pin_sources()
         await self._take_token()
         with self._closing_on_error():
             await self._labels_free()
@@ -302,14 +304,14 @@ class Engine:
 
     async def _pin(self, spec: PinSpec, role: str) -> SecretPin:
         token = self.plan.hsm.token or self.plan.hsm.serial
-        if not spec.split:
-            return await self.operator.pin(f"{role} of token {token}", spec.source)
-        parts = [
-            await self.operator.pin(
-                f"{part.custodian} ({role} PIN part {n} of {len(spec.parts)})", part.source)
-            for n, part in enumerate(spec.parts, 1)
-        ]
-        return join(parts)
+        pins = [await self.operator.pin(who, source) for who, source in spec.askers(role, token)]
+        return join(pins) if spec.split else pins[0]
+
+    def _check_pin_sources(self) -> None:
+        """A PIN source that cannot give its PIN (an unset variable, a missing or unsafe file,
+        a closed descriptor) stops the run before anything is written; no PIN is read."""
+        for who, source in self.plan.pin_askers():
+            check_source(source, who, self.env)
 
     async def _confirm_keks(self) -> None:
         """Before any KEK is trusted or used, the administrator compares its fingerprint with

@@ -3,11 +3,21 @@
 Every failure a user can cause or meet is a CeremonyError with a stable kebab-case code, a
 one-line message naming the thing that is wrong, and a hint saying what to do. The CLI prints
 `error.line()` on stderr and exits with `exit_code_for(error)`; nothing else chooses exit codes.
+A message names paths and values people gave, so `line()` shows their control characters
+escaped (`printable`): one error stays one line, and no escape sequence reaches the terminal.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
+
+
+def printable(text: str) -> str:
+    """`text` with every unprintable character (C0, DEL, C1, line and paragraph separators,
+    bidi controls, other invisibles) escaped as Python's repr() writes it: \\n, \\x1b, \\u2028."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 class ExitCode(IntEnum):
@@ -38,7 +48,7 @@ class CeremonyError(Exception):
         text = f"ceremony: error: {self.message}"
         if self.hint:
             text += f". {self.hint}"
-        return text
+        return printable(text)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from ceremony.errors import StepFailed, TokenError
+from ceremony.errors import StepFailed, TokenError, printable
 from ceremony.pins import Pinpad, PinSource, read_pin
 from ceremony.secret import SecretPin
 
@@ -78,7 +78,11 @@ Say = Callable[[str], None]
 
 
 class TtyOperator:
-    """Line prompts at the terminal; PINs with echo off through the PIN source `prompt`."""
+    """Line prompts at the terminal; PINs with echo off through the PIN source `prompt`.
+
+    What it shows names keys, people, KEKs and the token's own label, so each line goes out
+    with its control characters escaped: one line stays one line, and no escape sequence
+    reaches the terminal."""
 
     kind = "tty"
     scripted = False
@@ -89,15 +93,18 @@ class TtyOperator:
         self.env = env
 
     async def _question(self, text: str) -> str:
-        return (await asyncio.to_thread(self._ask, text)).strip()
+        return (await asyncio.to_thread(self._ask, printable(text))).strip()
 
     async def pin(self, who: str, source: PinSource) -> SecretPin | Pinpad:
         return await read_pin(source, who, env=self.env)
 
+    def _tell(self, text: str) -> None:
+        self._say(printable(text))
+
     def _show(self, title: str, value: str, words: list[str]) -> None:
-        self._say(f"{title}: {value}")
+        self._tell(f"{title}: {value}")
         for start in range(0, len(words), 8):
-            self._say("  " + " ".join(words[start:start + 8]))
+            self._tell("  " + " ".join(words[start:start + 8]))
 
     async def _expect(self, question: str, wanted: str, refusal: StepFailed,
                       any_case: bool = False) -> None:
@@ -127,7 +134,7 @@ class TtyOperator:
             ), any_case=True)
 
     async def acknowledge(self, participant, role, statement) -> None:
-        self._say(statement)
+        self._tell(statement)
         await self._expect(
             f"{participant} ({role}), type your name to sign off: ", participant,
             StepFailed(

@@ -311,9 +311,6 @@ class _Checker:
         value = table.text("directory") if table is not None else None
         if value is None:
             return None
-        if not value.isprintable():
-            table.problem("directory", f"{value!r} holds control characters; give a plain path")
-            return None
         directory = self.base / value
         if path_is(directory, Path.exists) and not path_is(directory, Path.is_dir):
             table.problem("directory", f"{directory} is not a directory")

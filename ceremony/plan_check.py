@@ -1,15 +1,17 @@
 """The dry run behind `ceremony plan check`: what the real run would find on the token and write.
 
 It opens the token read-only and never logs in, so no PIN is read and nothing on the token can
-change; it only answers the questions that would stop a ceremony after the people have
-gathered: is the token there, can it wrap for BYOK, and are the key labels free. Without a
-login only public objects are visible, so a label that looks free is checked again after login.
+change (the PIN sources are checked, not read); it only answers the questions that would stop a
+ceremony after the people have gathered: is the token there, can it wrap for BYOK, and are the
+key labels free. Without a login only public objects are visible, so a label that looks free is
+checked again after login.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from ceremony.export import export_paths
 from ceremony.files import output_error
 from ceremony.hsm import HsmService
 from ceremony.hsm.tokens import TokenInfo
+from ceremony.pins import check_source
 from ceremony.plan_model import Plan
 
 # (mechanism name as TokenInfo lists it, what the ceremony needs it for)
@@ -37,6 +40,9 @@ TWO_STEP_NOTE = (
     "absent: each key is wrapped in two steps (KWP, then RSA-OAEP), which gives the same .byok"
 )
 ONE_STEP_NOTE = "present, but the ceremony wraps in two steps all the same (same .byok)"
+# PIN sources that stay put from the check to the run; env: and fd: belong to the run's own
+# process (set just before it), so the run checks them (pins.check_source) before it writes.
+LASTING_SOURCES = ("file", "keyring")
 MIN_FREE_BYTES = 1 << 20  # a ceremony writes a few hundred KiB; ask for 1 MiB
 LABELS_NOTE = (
     "without a login only public objects are visible; private objects (AES keys, private keys) "
@@ -102,8 +108,17 @@ def needed_mechanisms(plan: Plan) -> tuple[tuple[str, str], ...]:
     return tuple(needed.items())
 
 
-def dry_run(plan: Plan, service: HsmService) -> DryRun:
-    """Select the plan's token (taking its lock), read it without login, and close it."""
+def dry_run(plan: Plan, service: HsmService, env: Mapping[str, str]) -> DryRun:
+    """Check the lasting PIN sources without reading a PIN; select the plan's token (taking
+    its lock), read it without login, and close it."""
+    problems: list[CeremonyError] = []
+    for who, source in plan.pin_askers():
+        if source.kind not in LASTING_SOURCES:
+            continue
+        try:
+            check_source(source, who, env)
+        except BadInputError as error:
+            problems.append(error)
     try:
         service.select(label=plan.hsm.token, serial=plan.hsm.serial)
         token = service.info()
@@ -114,8 +129,7 @@ def dry_run(plan: Plan, service: HsmService) -> DryRun:
         MechanismCheck(name, token.has_mechanism(name), why)
         for name, why in needed_mechanisms(plan)
     )
-    problems: list[CeremonyError] = [
-        _missing(token, check) for check in mechanisms if not check.present]
+    problems += [_missing(token, check) for check in mechanisms if not check.present]
     problems += [label_taken(token.label, check.key, check.label)
                  for check in labels if not check.free]
     output, output_problem = check_output(plan.ceremony_dir)

@@ -28,12 +28,13 @@ class WorkspaceCoverage:
 def coverage_for(plan: Plan) -> tuple[WorkspaceCoverage, ...]:
     """One report per distinct set of (feature, key name), workspaces in the plan's order."""
     groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    served = [(key, set(key.workspaces)) for key in plan.keys]  # linear in the workspaces
     for workspace in plan.ceremony.workspaces:
         assignments = tuple(
             sorted(
                 (feature, key.name)
-                for key in plan.keys
-                if workspace in key.workspaces
+                for key, workspaces in served
+                if workspace in workspaces
                 for feature in key.features
             )
         )

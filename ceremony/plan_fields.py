@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from ceremony.errors import BadInputError
+from ceremony.errors import BadInputError, printable
 from ceremony.pins import SOURCE_FORMS, PinSource, parse_pin_source
 
 _TYPE_NAMES = (
@@ -33,6 +33,8 @@ _PIN_NAME = re.compile(r"(?:.*[_-])?(?:so|user)?pin", re.IGNORECASE)
 SPLIT_FORM = "{ parts = [ { custodian = NAME, source = SOURCE }, ... ] }"
 # A ceremony id and a key name become a directory and file names.
 FILE_NAME = re.compile(r"(?!\.)[A-Za-z0-9._-]{1,64}")
+ONE_LINE_RULE = ("plan values reach terminals, reports and the token, so write each on one line "
+                 "in printable characters")
 FILE_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', not starting with '.'"
 
 
@@ -85,11 +87,17 @@ class Problems:
 
     def add(self, path: str, text: str) -> None:
         """Record one problem; characters that would break the line are shown escaped."""
-        line = f"{path}: {text}"
-        if not line.isprintable():
-            line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
-        self.lines.append(line)
+        self.lines.append(printable(f"{path}: {text}"))
         self.reported.add(path)
+
+    def one_line(self, path: str, value: str) -> bool:
+        """True for a value fit for a terminal, a report or a token; else report its first
+        unprintable character (control, line separator, bidi control), escaped."""
+        if value.isprintable():
+            return True
+        bad = next(char for char in value if not char.isprintable())
+        self.add(path, f"contains a control character ({printable(bad)}); {ONE_LINE_RULE}")
+        return False
 
     def guard_pins(self, value: Any, path: str = "") -> None:
         """Refuse every PIN-named key anywhere whose value is not a PIN source or a table."""
@@ -153,6 +161,8 @@ class Table:
         if value is not None and not value.strip():
             self.problem(name, "is empty")
             return None
+        if value is not None and not self.problems.one_line(at(self.path, name), value):
+            return None
         return value
 
     def unique(self, name: str, seen: dict[str, str], what: str) -> str | None:
@@ -169,9 +179,6 @@ class Table:
         """A path relative to `base` (the plan's directory) that names an existing file."""
         value = self.text(name, required)
         if value is None:
-            return None
-        if not value.isprintable():
-            self.problem(name, f"{value!r} holds control characters; give a plain path")
             return None
         path = base / value
         if not path_is(path, Path.is_file):
@@ -203,14 +210,19 @@ class Table:
             self.problem(name, "is empty")
             return None
         ok = True
+        seen: set[str] = set()
         for index, item in enumerate(value, start=1):
             where = at(at(self.path, name), index)
             if not isinstance(item, str):
                 self.problems.add(where, f"must be a string, not {type_name(item)}")
                 ok = False
-            elif item in value[: index - 1]:
+                continue
+            if item in seen:
                 self.problems.add(where, f"{item!r} is listed twice")
                 ok = False
+            elif not self.problems.one_line(where, item):
+                ok = False
+            seen.add(item)
         return tuple(value) if ok else None
 
     def tables(self, name: str, allowed: tuple[str, ...]) -> list[Table]:

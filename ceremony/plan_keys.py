@@ -174,8 +174,9 @@ class KeyChecker:
             return None if table.has("workspaces") else self.workspaces
         if self.workspaces is None:
             return values
+        known = set(self.workspaces)
         for index, workspace in enumerate(values, start=1):
-            if workspace not in self.workspaces:
+            if workspace not in known:
                 self.problems.add(
                     at(at(table.path, "workspaces"), index),
                     f"{workspace!r} is not one of ceremony.workspaces ({commas(self.workspaces)})",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from ceremony.azure.kek import Kek
-from ceremony.errors import BadInputError
+from ceremony.errors import BadInputError, printable
 from ceremony.keyspec import KeySpec
 from ceremony.pins import PinSource
 
@@ -86,6 +86,13 @@ class PinSpec:
             return str(self.source)
         return " + ".join(f"{part.custodian}: {part.source}" for part in self.parts)
 
+    def askers(self, role: str, token: str) -> tuple[tuple[str, PinSource], ...]:
+        """Who gives the PIN or each part, as prompts and messages name them, and from where."""
+        if self.source is not None:
+            return ((f"{role} of token {token}", self.source),)
+        return tuple((f"{part.custodian} ({role} PIN part {n} of {len(self.parts)})", part.source)
+                     for n, part in enumerate(self.parts, 1))
+
 
 @dataclass(frozen=True)
 class HsmSettings:
@@ -155,6 +162,14 @@ class Plan:
         """The KEK a key names (`KeyEntry.kek`); KeyError for a name the plan lacks."""
         return {entry.name: entry for entry in self.keks}[name]
 
+    def pin_askers(self) -> tuple[tuple[str, PinSource], ...]:
+        """Every PIN source a run reads, with who gives it: the SO's only for trusted wrapping."""
+        token = self.hsm.token or self.hsm.serial
+        askers = self.hsm.user_pin.askers("user", token)
+        if self.hsm.wrap_policy == "trusted":
+            askers += self.hsm.so_pin.askers("SO", token)
+        return askers
+
     @property
     def prompts_for_pins(self) -> bool:
         """True when a person types a PIN at the terminal during the run."""
@@ -189,4 +204,4 @@ class PlanError(BadInputError):
         lines = [f"ceremony: error: {self.path}: {problem}" for problem in self.problems]
         count = f"{len(self.problems)} problem{'s' if len(self.problems) > 1 else ''}"
         lines.append(f"ceremony: error: {self.path}: {count}. {self.hint}")
-        return "\n".join(lines)
+        return "\n".join(map(printable, lines))

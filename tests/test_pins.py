@@ -19,16 +19,21 @@ from keyring.backends import fail, null
 from keyring.backends.chainer import ChainerBackend
 from keyring.errors import KeyringLocked, NoKeyringError
 
+from ceremony.cli import main
 from ceremony.errors import BadInputError, ExitCode
 from ceremony.pins import (
+    FD_TIMEOUT_SECONDS,
     MAX_PIN_BYTES,
     PINPAD,
     PinSource,
+    check_source,
     parse_pin_source,
     read_pin,
     read_pin_blocking,
 )
 from ceremony.secret import SecretPin, join
+from tests.conftest import PIN_ENV
+from tests.support.rehearsal import make_vault, small_plan
 
 PIN = "4711-Sesam"
 WHO = "the crypto officer"
@@ -276,6 +281,26 @@ def test_fd_refuses_a_closed_descriptor():
     )
 
 
+def test_fd_gives_up_when_nobody_writes():
+    """A real pipe whose writer stays open and silent: the read ends at the bound, not never."""
+    read_end, write_end = os.pipe()
+    try:
+        assert refused(f"fd:{read_end}", fd_timeout=0.2) == (
+            f"pin-fd-timeout | ceremony: error: PIN for the crypto officer: no PIN arrived on "
+            f"file descriptor {read_end} within 0.2 s. Write the PIN and a newline to it, or use "
+            "another PIN source"
+        )
+        os.write(write_end, b"47")  # half a line, then silence: the bound holds for the rest
+        assert refused(f"fd:{read_end}", fd_timeout=0.2).startswith("pin-fd-timeout | ")
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_fd_waits_sixty_seconds_by_default():
+    assert FD_TIMEOUT_SECONDS == 60
+
+
 # file:PATH
 
 
@@ -314,19 +339,26 @@ def test_file_refuses_a_symlink(tmp_path):
     )
 
 
-def test_file_refuses_a_missing_file(tmp_path):
-    path = tmp_path / "absent.txt"
+def test_file_refuses_a_missing_file_without_showing_its_path(tmp_path):
+    """Nothing is there, so the path may be a PIN typed after "file:": it is not shown."""
+    path = tmp_path / PIN
     assert refused(f"file:{path}") == (
-        f"pin-file-missing | ceremony: error: PIN for the crypto officer: {path} does not "
-        "exist. Create it with the PIN on one line and chmod 600, or choose another PIN source"
+        "pin-file-missing | ceremony: error: PIN for the crypto officer: no file is at the path "
+        "its file: source gives (not shown, in case it is a PIN). Create it with the PIN on one "
+        "line and chmod 600, or choose another PIN source"
     )
+    assert str(PinSource("file", str(path))) == (
+        "file (path not shown: no file is there, so it may be a mistyped PIN)")
+    path.write_text("")
+    assert str(PinSource("file", str(path))) == f"file:{path}"
 
 
 def test_file_refuses_an_unreadable_path(tmp_path):
-    path = pin_file(tmp_path) / "pin"
+    path = pin_file(tmp_path) / PIN
     assert refused(f"file:{path}") == (
-        f"pin-file-unreadable | ceremony: error: PIN for the crypto officer: {path} cannot be "
-        "read (Not a directory). Check the path and its permissions"
+        "pin-file-unreadable | ceremony: error: PIN for the crypto officer: the path its file: "
+        "source gives (not shown) cannot be read (Not a directory). Check the path and its "
+        "permissions"
     )
 
 
@@ -525,7 +557,9 @@ def test_keyring_refusals(use_keyring):
 
 
 @pytest.mark.parametrize("text", ["fd:\u00b2", "fd:99999999999999999999", "fd:-1", "fd:",
-                                  "123456", "keyring:svc", "file:", "prompt:x"])
+                                  "123456", "keyring:svc", "file:", "prompt:x", "env:123456",
+                                  "env:bad name", "env:", "env:PIN-1", "env:PIN\n", "env:\u00e9",
+                                  "file:/tmp/pin\x1b[31m", "keyring:svc/\u2028x"])
 def test_what_is_not_a_pin_source_is_refused_without_being_repeated(text):
     with pytest.raises(ValueError) as caught:
         parse_pin_source(text)
@@ -533,3 +567,129 @@ def test_what_is_not_a_pin_source_is_refused_without_being_repeated(text):
         "the value given is not a PIN source (not shown, in case it is a PIN); use one of "
         "prompt, pinpad, fd:N, file:PATH, env:NAME, keyring:SERVICE/USERNAME"
     )
+
+
+# check_source: readable, proven without reading
+
+
+def checked(source: str, **kwargs) -> str:
+    with pytest.raises(BadInputError) as caught:
+        check_source(parse_pin_source(source), WHO, **kwargs)
+    assert PIN not in caught.value.line()
+    return caught.value.code
+
+
+def test_check_source_passes_a_readable_source_and_reads_nothing(tmp_path):
+    path = pin_file(tmp_path)
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, PIN.encode() + b"\n")
+        for source in ("prompt", "pinpad", f"fd:{read_end}", f"file:{path}", "env:CEREMONY_PIN"):
+            check_source(parse_pin_source(source), WHO, env={"CEREMONY_PIN": PIN})
+        assert os.read(read_end, 100) == PIN.encode() + b"\n"  # still there for the real read
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_check_source_refuses_what_reading_would(tmp_path, use_keyring):
+    controller, terminal = os.openpty()
+    closed = pipe_with(b"")
+    os.close(closed)
+    fifo = tmp_path / "pin.fifo"
+    os.mkfifo(fifo, 0o600)
+    try:
+        assert checked("fd:1") == "pin-fd-reserved"
+        assert checked(f"fd:{terminal}") == "pin-fd-terminal"
+        assert checked(f"fd:{closed}") == "pin-fd-unreadable"
+        assert checked(f"file:{tmp_path / PIN}") == "pin-file-missing"
+        assert checked(f"file:{fifo}") == "pin-file-not-regular"
+        assert checked(f"file:{pin_file(tmp_path, mode=0o644)}") == "pin-file-mode"
+        assert checked("env:CEREMONY_PIN", env={}) == "pin-env-unset"
+        use_keyring(null.Keyring())
+        assert checked("keyring:svc/officer") == "pin-keyring-refused"
+    finally:
+        os.close(controller)
+        os.close(terminal)
+
+
+# A PIN typed where its source belongs, in a real plan: refused before anything is written
+
+TYPED = "12345678"  # a PIN typed after "env:" or "file:"
+FILE_MISSING = (
+    "ceremony: error: PIN for user of token test: no file is at the path its file: source gives "
+    "(not shown, in case it is a PIN). Create it with the PIN on one line and chmod 600, or "
+    "choose another PIN source\n"
+)
+
+
+@pytest.fixture
+def vault_kek(token_store):
+    vault, kek = make_vault(token_store)
+    vault.service.close()
+    return kek
+
+
+def typed_plan(tmp_path, kek, source: str):
+    plan = small_plan(tmp_path / "plan", kek)
+    plan.write_text(plan.read_text().replace('"env:CEREMONY_USER_PIN"', json.dumps(source)))
+    return plan
+
+
+def assert_nowhere(tmp_path, plan, captured) -> None:
+    """The typed PIN is in the plan the person wrote, and in nothing the tool printed or made."""
+    assert TYPED not in captured.out + captured.err
+    assert not (plan.parent / "out").exists()
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path != plan:
+            assert TYPED.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("source", [f"env:{TYPED}", f"env:bad name {TYPED}"])
+def test_an_env_source_that_is_no_variable_name_is_refused_unseen(
+        tmp_path, token_store, vault_kek, capsys, source):
+    plan = typed_plan(tmp_path, vault_kek, source)
+    env = {**token_store.env, **PIN_ENV}
+    for argv in (["plan", "check", str(plan)], ["run", str(plan), "--yes"]):
+        assert main(argv, env=env) == ExitCode.BAD_INPUT
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err == (
+            f"ceremony: error: {plan}: hsm.user_pin: is not a PIN source (value not shown: a "
+            "plan must never hold a PIN); use one of prompt, pinpad, fd:N, file:PATH, env:NAME, "
+            "keyring:SERVICE/USERNAME, or a split PIN { parts = [ { custodian = NAME, source = "
+            "SOURCE }, ... ] }\n"
+            f"ceremony: error: {plan}: 1 problem. Fix the plan and run `ceremony plan check "
+            f"{plan}` again; nothing was touched\n"
+        )
+        assert_nowhere(tmp_path, plan, captured)
+
+
+def test_a_file_source_naming_no_file_is_refused_unseen(tmp_path, token_store, vault_kek, capsys):
+    plan = typed_plan(tmp_path, vault_kek, f"file:{TYPED}")
+    env = {**token_store.env, **PIN_ENV}
+    assert main(["plan", "check", str(plan)], env=env) == ExitCode.BAD_INPUT
+    captured = capsys.readouterr()
+    assert ("Wrap policy trusted; user PIN from file (path not shown: no file is there, so it "
+            "may be a mistyped PIN); SO PIN from env:CEREMONY_SO_PIN (not read by plan check)\n"
+            in captured.out)
+    assert captured.err == FILE_MISSING
+    assert_nowhere(tmp_path, plan, captured)
+    assert main(["run", str(plan), "--yes"], env=env) == ExitCode.BAD_INPUT
+    captured = capsys.readouterr()
+    assert captured.err == FILE_MISSING
+    assert_nowhere(tmp_path, plan, captured)
+
+
+def test_a_run_checks_every_source_before_it_writes(tmp_path, token_store, vault_kek, capsys):
+    """An unset variable is the run's to find (plan check runs the day before, without it)."""
+    plan = small_plan(tmp_path / "plan", vault_kek)
+    env = {**token_store.env, "CEREMONY_USER_PIN": PIN_ENV["CEREMONY_USER_PIN"]}
+    assert main(["plan", "check", str(plan)], env=env) == ExitCode.OK
+    capsys.readouterr()
+    assert main(["run", str(plan), "--yes"], env=env) == ExitCode.BAD_INPUT
+    assert capsys.readouterr().err == (
+        "ceremony: error: PIN for SO of token test: environment variable CEREMONY_SO_PIN is not "
+        "set. Export CEREMONY_SO_PIN with the PIN, or choose another PIN source\n"
+    )
+    assert not (plan.parent / "out").exists()

@@ -22,6 +22,7 @@ from ceremony.keyspec import KeySpec
 from ceremony.pins import PinSource
 from ceremony.plan import load_plan
 from ceremony.plan_coverage import coverage_for
+from ceremony.plan_fields import ONE_LINE_RULE
 from ceremony.plan_model import PinPart, PinSpec, PlanError
 from tests.support.ceremony_dir import build_ceremony
 
@@ -411,9 +412,29 @@ CASES = [
     ]})], [f"hsm.so_pin.parts[1].pin: {NOT_A_SOURCE}"]),
     # KEKs
     ("control-characters-are-escaped", [("kek[1].file", "a\nb.pem")],
-     ["kek[1].file: 'a\\nb.pem' holds control characters; give a plain path"]),
+     [f"kek[1].file: contains a control character (\\n); {ONE_LINE_RULE}"]),
     ("nul-in-output-directory", [("output.directory", "out\u0000x")],
-     ["output.directory: 'out\\x00x' holds control characters; give a plain path"]),
+     [f"output.directory: contains a control character (\\x00); {ONE_LINE_RULE}"]),
+    # One-line names: every plan string that reaches a terminal, a report or the token
+    ("escape-in-participant-name", [("participant[2].name", "Cid\x1b[31m")],
+     [f"participant[2].name: contains a control character (\\x1b); {ONE_LINE_RULE}"]),
+    ("line-separator-in-key-label", [("key[1].label", "cmk-ms\u2028cmk-ok")],
+     [f"key[1].label: contains a control character (\\u2028); {ONE_LINE_RULE}"]),
+    ("bidi-override-in-purpose", [("ceremony.purpose", "keys \u202eevil")],
+     [f"ceremony.purpose: contains a control character (\\u202e); {ONE_LINE_RULE}"]),
+    ("c1-in-token", [("hsm.token", "test\x85")],
+     [f"hsm.token: contains a control character (\\x85); {ONE_LINE_RULE}"]),
+    ("del-in-ceremony-id", [("ceremony.id", "c1\x7f")],
+     [f"ceremony.id: contains a control character (\\x7f); {ONE_LINE_RULE}"]),
+    ("paragraph-separator-in-workspace", [("ceremony.workspaces", ["ws-a", "ws-b\u2029"])],
+     [f"ceremony.workspaces[2]: contains a control character (\\u2029); {ONE_LINE_RULE}"]),
+    ("tab-in-azure-name", [("key[3].azure_name", "adb\tdbfs")],
+     [f"key[3].azure_name: contains a control character (\\t); {ONE_LINE_RULE}"]),
+    ("newline-in-pin-source", [("hsm.user_pin", "env:USER_PIN\n")],
+     [f"hsm.user_pin: {NOT_A_PIN_SOURCE_SPLIT}"]),
+    ("env-pin-not-a-variable-name", [("hsm.user_pin", "env:12345678"),
+                                     ("hsm.so_pin", "env:bad name")],
+     [f"hsm.user_pin: {NOT_A_PIN_SOURCE_SPLIT}", f"hsm.so_pin: {NOT_A_PIN_SOURCE_SPLIT}"]),
     ("kek-file-missing", [("kek[1].file", "nope.pem")],
      ["kek[1].file: {dir}/nope.pem does not exist"]),
     ("kek-file-missing-and-kid-bad", [("kek[1].file", "nope.pem"), ("kek[1].kid", "http://x")], [
@@ -642,4 +663,19 @@ def test_plan_helpers_for_the_engine(tmp_path):
 def test_a_file_pin_source_is_relative_to_the_plan_like_every_path(tmp_path):
     plan = edit(base_plan(), "hsm.user_pin", "file:pins/user.pin")
     loaded = load_plan(write_plan(tmp_path, plan))
-    assert str(loaded.hsm.user_pin.source) == f"file:{tmp_path}/pins/user.pin"
+    assert loaded.hsm.user_pin.source == PinSource("file", f"{tmp_path}/pins/user.pin")
+
+
+def test_200000_workspaces_are_checked_in_linear_time(tmp_path):
+    """Duplicate and membership checks use sets: quadratic ones took minutes here. The timing
+    itself is scripts/bench-plan-scale's to show; this proves the check completes."""
+    workspaces = [f"ws-{n:06d}" for n in range(200_000)]
+    data = edit(base_plan(), "ceremony.workspaces", workspaces)
+    edit(data, "key[1].workspaces", workspaces)
+    plan = load_plan(write_plan(tmp_path, data))
+    assert plan.ceremony.workspaces == plan.keys[0].workspaces == tuple(workspaces)
+    (group,) = coverage_for(plan)
+    assert len(group.workspaces) == 200_000
+    edit(data, "ceremony.workspaces", [*workspaces, "ws-000000"])
+    assert problems_of(tmp_path, data) == [
+        "ceremony.workspaces[200001]: 'ws-000000' is listed twice"]

@@ -16,7 +16,7 @@ from ceremony.commands.common import (
     open_service,
     print_json,
 )
-from ceremony.errors import BadInputError
+from ceremony.errors import BadInputError, printable
 from ceremony.export import export_key, refuse_existing_outputs
 from ceremony.files import MiB, output_error, read_input
 from ceremony.hsm.templates import Policy
@@ -125,7 +125,7 @@ def export_byok(args, env) -> int:
         refuse_existing_outputs(args.out, name, ref.spec.asymmetric)
         self_test = service.self_test()
         for warning in self_test.warnings:
-            print(f"ceremony: warning: {warning}", file=sys.stderr)
+            print(printable(f"ceremony: warning: {warning}"), file=sys.stderr)
         facts = service.facts(ref)
         with _out_dir(args.out):
             exported = export_key(service, token, facts, kek, args.out, name,

@@ -43,7 +43,7 @@ def register(commands) -> None:
 def check_plan(args, env) -> int:
     plan = load_plan(args.plan)
     explicit = args.module or (str(plan.hsm.module) if plan.hsm.module else None)
-    result = dry_run(plan, HsmService(find_module(explicit, env), env))
+    result = dry_run(plan, HsmService(find_module(explicit, env), env), env)
     if args.json:
         print_json(check_json(plan, result))
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
+from ceremony.errors import printable
 from ceremony.events import Event, Kind
 
 STEPS_PER_KEY = 4  # intent, created, confirmed, exported
@@ -45,7 +46,7 @@ class Narrator:
             sys.stdout.flush()
             return
         prefix = "warning: " if event.kind is Kind.WARNING else ""
-        line = f"[{event.seq:>3}] {prefix}{event.message}"
+        line = printable(f"[{event.seq:>3}] {prefix}{event.message}")  # one line, no escapes
         if self._progress is not None:
             self._progress.console.print(line, markup=False, highlight=False)
             self._progress.update(self._task, advance=1, description=event.kind.value)

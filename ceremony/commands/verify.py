@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ceremony.azure.pgpwords import hex_groups
 from ceremony.commands.common import add_json_option, print_json
-from ceremony.errors import BadInputError
+from ceremony.errors import BadInputError, printable
 from ceremony.record import SIGNATURE_ALGORITHM
 from ceremony.verify import VerifyReport, verify_ceremony
 
@@ -53,9 +53,9 @@ def run_verify(args, env) -> int:
     report = verify_ceremony(args.directory, signer=args.signer, previous=args.previous,
                              journal_end=args.journal_end)
     for warning in report.warnings:
-        print(f"ceremony: warning: record self-test: {warning}", file=sys.stderr)
+        print(printable(f"ceremony: warning: record self-test: {warning}"), file=sys.stderr)
     for note in report.notes:
-        print(f"ceremony: warning: {note}", file=sys.stderr)
+        print(printable(f"ceremony: warning: {note}"), file=sys.stderr)
     if not report.journal_end_checked:
         print(f"ceremony: warning: journal end not checked: lines after the "
               f"{report.journal_signed} the record covers could have been cut unseen; give "
