@@ -45,5 +45,10 @@ class KeySpec:
         return self.kind != "aes"
 
 
-def commas(values) -> str:
-    return ", ".join(str(v) for v in values)
+def commas(values, most: int = 10) -> str:
+    """`a, b, c`; past `most` values, the first ones and how many more (a plan may list 200,000
+    workspaces, and one problem is one line)."""
+    values = [str(v) for v in values]
+    if len(values) <= most:
+        return ", ".join(values)
+    return f"{', '.join(values[:most])} and {len(values) - most:,} more"

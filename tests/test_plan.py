@@ -679,3 +679,13 @@ def test_200000_workspaces_are_checked_in_linear_time(tmp_path):
     edit(data, "ceremony.workspaces", [*workspaces, "ws-000000"])
     assert problems_of(tmp_path, data) == [
         "ceremony.workspaces[200001]: 'ws-000000' is listed twice"]
+
+
+def test_a_problem_about_many_workspaces_stays_one_short_line(tmp_path):
+    workspaces = [f"ws-{n:06d}" for n in range(200_000)]
+    data = edit(base_plan(), "ceremony.workspaces", workspaces)
+    edit(data, "key[1].workspaces", ["ws-999999"])
+    assert problems_of(tmp_path, data) == [
+        "key[1].workspaces[1]: 'ws-999999' is not one of ceremony.workspaces (ws-000000, "
+        "ws-000001, ws-000002, ws-000003, ws-000004, ws-000005, ws-000006, ws-000007, ws-000008, "
+        "ws-000009 and 199,990 more)"]

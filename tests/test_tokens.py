@@ -118,3 +118,14 @@ def test_selecting_again_starts_over(service):
     service.login(SecretPin(USER_PIN))
     assert service.select(label=TOKEN).label == TOKEN  # the same token again: no lock clash
     service.login(SecretPin(USER_PIN))  # the old login session was closed
+
+
+def test_a_token_label_with_an_escape_sequence_is_shown_escaped(token_store, capsys):
+    """A token is input too: its label reaches the terminal only as printable text."""
+    token_store.add_token("evil\x1b[2J")
+    assert main(["token", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert sorted(row.split()[0] for row in out.splitlines()[1:]) == ["evil\\x1b[2J", TOKEN]
+    assert main(["token", "info", "--token", "evil\x1b[2J"]) == 0
+    assert "Label:             evil\\x1b[2J\n" in capsys.readouterr().out

@@ -12,6 +12,7 @@ from ceremony.commands.common import (
     open_service,
     print_json,
 )
+from ceremony.errors import printable
 from ceremony.hsm.tokens import TokenInfo
 
 
@@ -37,7 +38,8 @@ def list_tokens(args, env) -> int:
         print(f"no initialised token in {service.module}", file=sys.stderr)
         return 0
     rows = [("LABEL", "SERIAL", "MANUFACTURER", "MODEL")]
-    rows += [(t.label, t.serial, t.manufacturer, t.model) for t in found]
+    rows += [tuple(printable(cell) for cell in (t.label, t.serial, t.manufacturer, t.model))
+             for t in found]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
@@ -66,7 +68,7 @@ def format_info(info: TokenInfo) -> str:
         ("Library", f"{info.library} {info.library_version}"),
         ("Flags", ", ".join(info.flags) or "none"),
     ]
-    text = [f"{name + ':':<18} {value}" for name, value in lines]
+    text = [f"{name + ':':<18} {printable(value)}" for name, value in lines]
     text.append("BYOK mechanisms:")
     text += [f"  {'yes' if ok else 'NO ':<4} {name}" for name, ok in info.mechanisms]
     return "\n".join(text)
