@@ -220,3 +220,23 @@ def _read_at_most(fd: int, count: int) -> bytes:
 def _size(limit: int) -> str:
     """A size limit as people write it: `64 KiB`, `256 MiB`."""
     return f"{limit // MiB} MiB" if limit % MiB == 0 else f"{limit // KiB} KiB"
+
+
+# The largest file of a ceremony directory: a long journal, a record listing 200,000 workspaces.
+CEREMONY_FILE_LIMIT = 256 * MiB
+
+
+def read_file(path: Path, what: str = "file", limit: int = CEREMONY_FILE_LIMIT) -> bytes:
+    """A file's bytes (read_input); one that cannot be read is a BadInputError naming it, as
+    `what` when it is a FIFO, a device or over `limit`."""
+    try:
+        return read_input(path, what, limit)
+    except OSError as error:
+        raise unreadable(path, error) from None
+
+
+def unreadable(path: Path | str, error: OSError) -> BadInputError:
+    """The error for a file the system would not let us read or look at."""
+    return BadInputError(
+        "file-unreadable", f"{path} cannot be read ({error.strerror})", "Check the path"
+    )

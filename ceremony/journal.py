@@ -26,8 +26,7 @@ from typing import Any
 
 from ceremony import strict_json
 from ceremony.errors import BadInputError, VerificationError
-from ceremony.files import fsync_dir, output_error, refuse_existing
-from ceremony.record import read_file
+from ceremony.files import fsync_dir, output_error, read_file, refuse_existing
 from ceremony.secret import SecretPin
 
 ZERO_HASH = "0" * 64

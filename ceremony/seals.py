@@ -23,8 +23,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from ceremony.engine.events import Kind
 from ceremony.errors import VerificationError
-from ceremony.events import Kind
 from ceremony.journal import Entry
 
 _EDITED = "The journal was edited after it was written; keep the directory as evidence"

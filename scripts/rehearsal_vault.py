@@ -26,10 +26,10 @@ from cryptography.hazmat.primitives.serialization import (
 from ceremony.azure.byok import parse_byok
 from ceremony.azure.kid import parse_kid
 from ceremony.errors import CeremonyError
-from ceremony.hsm import HsmService
 from ceremony.hsm.module import find_module
-from ceremony.hsm.vault import RehearsalVault, VaultKek
+from ceremony.hsm.service import HsmService
 from ceremony.keyspec import KeySpec
+from ceremony.rehearsal.vault import RehearsalVault, VaultKek
 from ceremony.secret import SecretPin
 
 

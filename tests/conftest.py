@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ceremony.hsm import HsmService
 from ceremony.hsm.module import find_module
-from ceremony.hsm.service import reinitialize_module
+from ceremony.hsm.service import HsmService, reinitialize_module
 
 MODULE = find_module()
 USER_PIN = "123456"

@@ -1,8 +1,16 @@
-"""Invariant 6: the core imports no textual or rich at import time."""
+"""The import rules of the layout (DESIGN.md section 2, invariant 6), as tests.
+
+The core imports no textual or rich at import time; python-pkcs11 is imported only under
+ceremony/hsm; the record, the documents and the journal replay load no PKCS#11 code at all; and
+nothing in ceremony imports the wizard (tui).
+"""
 
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 PROBE = """
 import importlib, json, pkgutil, sys
@@ -23,16 +31,56 @@ def test_no_ui_library_is_imported_by_any_core_module():
     assert result["ui"] == []
 
 
-def test_pkcs11_is_imported_only_inside_the_hsm_package():
-    import pathlib
+ROOT = Path(__file__).parent.parent
 
-    root = pathlib.Path(__file__).parent.parent
-    offenders = [
-        str(path.relative_to(root))
-        for folder in ("ceremony", "tui")
-        for path in (root / folder).rglob("*.py")
-        if "hsm" not in path.relative_to(root).parts
-        and any(line.strip().startswith(("import pkcs11", "from pkcs11"))
-                for line in path.read_text().splitlines())
+
+def importing(folders: tuple[str, ...], prefixes: tuple[str, ...]) -> list[str]:
+    """Source files under `folders` with an import statement naming one of `prefixes`."""
+    statements = tuple(f"{word} {prefix}" for prefix in prefixes for word in ("import", "from"))
+    return [
+        str(path.relative_to(ROOT))
+        for folder in folders
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if any(line.strip().startswith(statements) for line in path.read_text().splitlines())
     ]
+
+
+def test_pkcs11_is_imported_only_inside_the_hsm_package():
+    offenders = [name for name in importing(("ceremony", "tui"), ("pkcs11",))
+                 if not name.startswith("ceremony/hsm/")]
     assert offenders == []
+    assert "ceremony/hsm/keys.py" in importing(("ceremony",), ("pkcs11",))  # the check looks
+
+
+def test_nothing_in_the_core_imports_the_wizard():
+    assert importing(("ceremony",), ("tui.", "tui ")) == []
+
+
+LOADED = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "pkcs11"
+                        or m.startswith("ceremony.engine.ceremony"))))
+"""
+
+
+def modules_under(package: str) -> list[str]:
+    folder = ROOT / package.replace(".", "/")
+    return [f"{package}.{path.stem}" for path in sorted(folder.glob("*.py"))
+            if path.stem != "__init__"]
+
+
+@pytest.mark.parametrize("module", [
+    *modules_under("ceremony.record"), *modules_under("ceremony.documents"),
+    "ceremony.engine.replay", "ceremony.hsm.types", "ceremony.layout",
+])
+def test_the_record_documents_and_replay_load_no_pkcs11(module):
+    out = subprocess.run([sys.executable, "-c", LOADED, module], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_the_probe_sees_pkcs11_where_it_is():
+    out = subprocess.run([sys.executable, "-c", LOADED, "ceremony.hsm.service"],
+                         capture_output=True, text=True, check=True)
+    assert "pkcs11" in json.loads(out.stdout)

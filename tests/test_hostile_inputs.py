@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ceremony.azure.byok import NOT_PROVEN, build_byok
 from ceremony.azure.kid import parse_kid
 from ceremony.cli import main
-from ceremony.plan import load_plan
-from ceremony.record import sha256_hex
+from ceremony.digests import sha256_hex
+from ceremony.plan.load import load_plan
+from tests.azure.test_kek import AZ_JSON, az_show_json
+from tests.plan.test_plan import KID, base_plan, edit, kek_pem, write_plan
 from tests.support.ceremony_dir import build_ceremony, pem_of
-from tests.test_kek import AZ_JSON, az_show_json
-from tests.test_plan import KID, base_plan, edit, kek_pem, write_plan
 
 COPY = "Copy the file itself onto the media and name that copy"
 RIGHT_FILE = "Check that it is the right file"

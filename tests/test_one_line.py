@@ -12,10 +12,10 @@ import pytest
 
 from ceremony.cli import main
 from ceremony.commands.progress import Narrator
+from ceremony.commands.tty import TtyOperator
+from ceremony.engine.events import Event, Kind
 from ceremony.errors import BadInputError, ExitCode, StepFailed, printable
-from ceremony.events import Event, Kind
-from ceremony.operators import TtyOperator
-from ceremony.plan_fields import ONE_LINE_RULE
+from ceremony.plan.fields import ONE_LINE_RULE
 
 HOSTILE = "kek\n\x1b[31mred.pem"
 SHOWN = "kek\\n\\x1b[31mred.pem"

@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ceremony import strict_json
 from ceremony.azure.kid import Kid, parse_kid
-from ceremony.azure.pgpwords import pgp_words
+from ceremony.digests import public_der, public_key_fingerprint
 from ceremony.errors import BadInputError
 from ceremony.files import KiB, read_input
-from ceremony.record import public_der, public_key_fingerprint
+from ceremony.readback import pgp_words
 
 KEK_SIZES = (2048, 3072, 4096)
 KEK_FILE_LIMIT = 64 * KiB  # a 4096-bit key as az JSON is under 2 KiB

@@ -16,12 +16,12 @@ from ceremony.commands.common import (
     open_service,
     print_json,
 )
+from ceremony.engine.export import export_key, refuse_existing_outputs
 from ceremony.errors import BadInputError, printable
-from ceremony.export import export_key, refuse_existing_outputs
 from ceremony.files import MiB, output_error, read_input
 from ceremony.hsm.templates import Policy
 from ceremony.pins import parse_pin_source, read_pin_blocking
-from ceremony.plan_fields import FILE_NAME, FILE_NAME_RULE
+from ceremony.plan.fields import FILE_NAME, FILE_NAME_RULE
 
 BYOK_FILE_LIMIT = MiB  # an RSA 4096 target wrapped to a 4096-bit KEK is under 4 KiB
 

@@ -6,8 +6,8 @@ import json
 import sys
 from collections.abc import Mapping
 
-from ceremony.hsm import HsmService
 from ceremony.hsm.module import find_module
+from ceremony.hsm.service import HsmService
 
 
 def add_group(commands, name: str, help_text: str):

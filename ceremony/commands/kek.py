@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ceremony.azure.kek import Kek, load_kek
-from ceremony.azure.pgpwords import hex_groups
 from ceremony.commands.common import add_group, add_json_option, print_json
+from ceremony.readback import hex_groups
 
 
 def register(commands) -> None:

@@ -16,12 +16,19 @@ from ceremony.commands.common import add_group, add_json_option, add_module_opti
 from ceremony.databricks.render import coverage_table
 from ceremony.errors import ExitCode
 from ceremony.files import write_exclusive
-from ceremony.hsm import HsmService
 from ceremony.hsm.module import find_module
-from ceremony.plan import load_plan
-from ceremony.plan_check import LABELS_NOTE, ONE_STEP, ONE_STEP_NOTE, TWO_STEP_NOTE, DryRun, dry_run
-from ceremony.plan_coverage import coverage_for
-from ceremony.plan_model import Plan
+from ceremony.hsm.service import HsmService
+from ceremony.plan.coverage import coverage_for
+from ceremony.plan.dry_run import (
+    LABELS_NOTE,
+    ONE_STEP,
+    ONE_STEP_NOTE,
+    TWO_STEP_NOTE,
+    DryRun,
+    dry_run,
+)
+from ceremony.plan.load import load_plan
+from ceremony.plan.model import Plan
 
 TEMPLATE = "examples/new-plan.toml"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import sys
 
+from ceremony.engine.events import Event, Kind
 from ceremony.errors import printable
-from ceremony.events import Event, Kind
 
 STEPS_PER_KEY = 4  # intent, created, confirmed, exported
 FIXED_STEPS = 10

@@ -13,12 +13,14 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from ceremony.ceremony_state import read_genesis
 from ceremony.commands.progress import Narrator
-from ceremony.engine import Engine
+from ceremony.commands.tty import TtyOperator
+from ceremony.engine.ceremony import Engine
+from ceremony.engine.operator import ScriptedOperator
+from ceremony.engine.replay import read_genesis
 from ceremony.errors import BadInputError, Terminated
-from ceremony.operators import ScriptedOperator, TtyOperator
-from ceremony.plan import load_plan
+from ceremony.layout import CeremonyDir
+from ceremony.plan.load import load_plan
 
 
 def register(commands) -> None:
@@ -77,9 +79,9 @@ def _plan_of(directory: Path, override: Path | None):
     """The plan of the ceremony in `directory`: the one its journal names, or `override`.
 
     The engine then works on `directory` itself and refuses it unless the journal began there
-    (ceremony_state.py), so a copy of a ceremony directory is never finished or aborted.
+    (engine/replay.py), so a copy of a ceremony directory is never finished or aborted.
     """
-    journal = directory / "journal.jsonl"
+    journal = CeremonyDir(directory).journal
     if not journal.is_file():
         raise BadInputError(
             "not-a-ceremony", f"{directory} holds no journal.jsonl",

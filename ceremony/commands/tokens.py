@@ -13,7 +13,7 @@ from ceremony.commands.common import (
     print_json,
 )
 from ceremony.errors import printable
-from ceremony.hsm.tokens import TokenInfo
+from ceremony.hsm.types import TokenInfo
 
 
 def register(commands) -> None:

@@ -1,6 +1,6 @@
 """`ceremony verify DIR`: check a ceremony directory in software and summarise what held.
 
-The checks live in ceremony/verify.py, which the engine calls too; this module only reads the
+The checks live in ceremony/record/verify.py, which the engine calls too; this module only reads the
 flags and prints the report. The exit code is 0 only when every check held (4 otherwise).
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ceremony.azure.pgpwords import hex_groups
 from ceremony.commands.common import add_json_option, print_json
 from ceremony.errors import BadInputError, printable
-from ceremony.record import SIGNATURE_ALGORITHM
-from ceremony.verify import VerifyReport, verify_ceremony
+from ceremony.readback import hex_groups
+from ceremony.record.canonical import SIGNATURE_ALGORITHM
+from ceremony.record.verify import VerifyReport, verify_ceremony
 
 
 def register(commands) -> None:

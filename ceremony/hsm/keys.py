@@ -7,7 +7,6 @@ value of an AES key. Nothing here reads CKA_VALUE or private components (invaria
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -20,6 +19,7 @@ from ceremony.errors import BadInputError, StepFailed, TokenError, VerificationE
 from ceremony.hsm import templates
 from ceremony.hsm.templates import Policy
 from ceremony.hsm.thread import require_hsm_thread
+from ceremony.hsm.types import KeyFacts, KeyRef
 from ceremony.keyspec import KeySpec
 
 GENERATE_MECHANISM = {
@@ -39,34 +39,9 @@ SNAPSHOT_ATTRIBUTES = (
 )
 
 
-@dataclass(frozen=True)
-class KeyRef:
-    """A key on the token, named the way lookups must name it: class and CKA_ID, plus label."""
-
-    label: str
-    key_id: bytes
-    spec: KeySpec
-
-    @property
-    def object_class(self) -> ObjectClass:
-        return ObjectClass.SECRET_KEY if self.spec.kind == "aes" else ObjectClass.PRIVATE_KEY
-
-
-@dataclass(frozen=True)
-class KeyFacts:
-    """What can be said about a key without reading its secret."""
-
-    ref: KeyRef
-    fingerprint: str | None  # SHA-256 hex of the SPKI DER (RSA, EC)
-    kcv: str | None  # key check value hex (AES), None when the token does not provide one
-    public_der: bytes | None  # SubjectPublicKeyInfo DER (RSA, EC)
-    attributes: dict[str, object]
-
-    @property
-    def kcv_note(self) -> str | None:
-        if self.ref.spec.kind == "aes" and self.kcv is None:
-            return "token provides no CKA_CHECK_VALUE; key usage was not widened to compute one"
-        return None
+def object_class(ref: KeyRef) -> ObjectClass:
+    """The class a lookup of the key's own half takes: secret key (AES) or private key."""
+    return ObjectClass.SECRET_KEY if ref.spec.kind == "aes" else ObjectClass.PRIVATE_KEY
 
 
 def find_objects(session, template: dict) -> list:
@@ -147,8 +122,8 @@ def _check_label(obj, ref: KeyRef, token_label: str) -> None:
 def own_objects(session, ref: KeyRef, token_label: str) -> list:
     """Every object carrying the key's CKA_ID ([] when none), each checked to be the key's: its
     label, and its class (the key's own, or the public half of an RSA or EC key)."""
-    allowed = {ref.object_class, ObjectClass.PUBLIC_KEY} if ref.spec.asymmetric else {
-        ref.object_class}
+    allowed = {object_class(ref), ObjectClass.PUBLIC_KEY} if ref.spec.asymmetric else {
+        object_class(ref)}
     found = objects_with_id(session, ref.key_id)
     for obj in found:
         _check_label(obj, ref, token_label)
@@ -254,7 +229,7 @@ def _spec_of(session, key, token_label: str) -> KeySpec:
 
 def check_readback(session, ref: KeyRef, token_label: str) -> None:
     """Read the new key back and check its type and size or curve."""
-    key = find_one(session, ref, ref.object_class, token_label)
+    key = find_one(session, ref, object_class(ref), token_label)
     expected_type = templates.key_type(ref.spec)
     actual = _measure(session, ref.spec.kind, key, token_label)
     if key[A.KEY_TYPE] != expected_type or actual != (ref.spec.size or ref.spec.curve):
@@ -309,7 +284,7 @@ def snapshot(key) -> dict[str, object]:
 
 def facts(session, ref: KeyRef, token_label: str) -> KeyFacts:
     require_hsm_thread()
-    key = find_one(session, ref, ref.object_class, token_label)
+    key = find_one(session, ref, object_class(ref), token_label)
     if ref.spec.kind == "aes":
         kcv = _check_value(key)
         return KeyFacts(ref, None, kcv, None, snapshot(key))

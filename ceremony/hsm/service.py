@@ -21,12 +21,11 @@ from pkcs11.exceptions import PinIncorrect, PinLenRange, PinLocked
 
 from ceremony.errors import BadInputError, TokenError
 from ceremony.hsm import keys, signing, thread, wrap
-from ceremony.hsm.keys import KeyFacts, KeyRef
 from ceremony.hsm.lock import TokenLock, lock_dir
 from ceremony.hsm.templates import Policy
-from ceremony.hsm.tokens import TokenInfo, decode_flags, serial_text, token_info
+from ceremony.hsm.tokens import decode_flags, serial_text, token_info
 from ceremony.hsm.translate import translated
-from ceremony.hsm.wrap import SelfTestResult
+from ceremony.hsm.types import KeyFacts, KeyRef, SelfTestResult, TokenInfo
 from ceremony.keyspec import KeySpec
 from ceremony.pins import Pinpad
 
@@ -267,7 +266,7 @@ class HsmService:
         object with that CKA_ID but another label or class is refused (keys.own_objects)."""
         with translated(f"looking for key {ref.label!r} on token {self.token_label}"):
             found = keys.own_objects(self._require_session(), ref, self.token_label)
-            return any(obj[pkcs11.Attribute.CLASS] == ref.object_class for obj in found)
+            return any(obj[pkcs11.Attribute.CLASS] == keys.object_class(ref) for obj in found)
 
     @hsm_method
     def destroy(self, ref: KeyRef) -> int:
@@ -394,7 +393,7 @@ class HsmService:
             )
         session = self._require_session()
         with translated(f"wrapping key {ref.label!r} on token {self.token_label}"):
-            target = keys.find_one(session, ref, ref.object_class, self.token_label)
+            target = keys.find_one(session, ref, keys.object_class(ref), self.token_label)
             if self._staged is not None:
                 kek_object, ephemeral = self._staged.take(kek.fingerprint, self.token_label)
                 return wrap.wrap_once(session, self._kwp, kek_object, target, ephemeral)

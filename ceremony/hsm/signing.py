@@ -15,8 +15,8 @@ from pkcs11.util.ec import encode_ecdsa_signature
 
 from ceremony.errors import TokenError
 from ceremony.hsm import keys
-from ceremony.hsm.keys import KeyRef
 from ceremony.hsm.thread import require_hsm_thread
+from ceremony.hsm.types import KeyRef
 from ceremony.keyspec import KeySpec
 
 SIGNER_LABEL = "cmk-ceremony-signer"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 from pkcs11 import TokenFlag
 
 from ceremony.hsm.thread import require_hsm_thread
+from ceremony.hsm.types import TokenInfo
 
 # Flags a security officer needs to see before entering a PIN.
 FLAG_NAMES = (
@@ -34,29 +33,6 @@ BYOK_MECHANISMS = (
     ("EC-KEY-PAIR-GEN", 0x1040),
     ("AES-KEY-GEN", 0x1080),
 )
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    label: str
-    serial: str
-    manufacturer: str
-    model: str
-    hardware_version: str
-    firmware_version: str
-    library: str
-    library_version: str
-    flags: tuple[str, ...]
-    mechanisms: tuple[tuple[str, bool], ...]
-
-    def has_mechanism(self, name: str) -> bool:
-        return dict(self.mechanisms)[name]
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data["flags"] = list(self.flags)
-        data["mechanisms"] = {name: present for name, present in self.mechanisms}
-        return data
 
 
 def decode_flags(flags: int) -> tuple[str, ...]:

@@ -16,7 +16,6 @@ key blob with zeros before KWP (SoftHSM 2.6.x).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_der_private_key
@@ -27,26 +26,13 @@ from pkcs11.util.ec import encode_named_curve_parameters
 from ceremony.azure.byok import software_unwrap, zero_padding
 from ceremony.errors import StepFailed, TokenError, VerificationError
 from ceremony.hsm.thread import require_hsm_thread
+from ceremony.hsm.types import SelfTestResult
 
 KWP_PREFERENCE = (Mechanism.AES_KEY_WRAP_KWP, Mechanism.AES_KEY_WRAP_PAD)
 OAEP_PARAMS = (Mechanism.SHA_1, MGF.SHA1, None)
 EPHEMERAL_LABEL = "cmk-ceremony-ephemeral"
 KEK_LABEL = "cmk-ceremony-kek"
-ZERO_PADDING_WARNING = (
-    "token pads key blobs with zero bytes before AES-KWP (SoftHSM 2.6.x): RSA and EC packages "
-    "carry 1-7 trailing zero bytes after the PKCS#8 key; use such packages for rehearsal only"
-)
 
-
-@dataclass(frozen=True)
-class SelfTestResult:
-    kwp_mechanism: str
-    zero_padding: int  # zero bytes the token appended to a 67-byte test blob; 0 when none
-    checked: tuple[str, ...]
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        return (ZERO_PADDING_WARNING,) if self.zero_padding else ()
 
 
 def pick_kwp(token, token_label: str) -> Mechanism:

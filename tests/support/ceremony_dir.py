@@ -26,24 +26,17 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from ceremony import __version__
+from ceremony.azure.az_commands import az_import_command
 from ceremony.azure.byok import build_byok, generator_string
 from ceremony.azure.kid import parse_kid
-from ceremony.azure.runbook import az_import_command
 from ceremony.databricks.catalog import load_catalog
 from ceremony.databricks.coverage import coverage
+from ceremony.digests import public_der, public_key_fingerprint, sha256_hex
 from ceremony.files import write_all_exclusive
 from ceremony.journal import Journal, read_entries
 from ceremony.keyspec import KeySpec
-from ceremony.record import (
-    RECORD_FORMAT,
-    SIGNATURE_ALGORITHM,
-    canonical,
-    list_outputs,
-    public_der,
-    public_key_fingerprint,
-    sha256_hex,
-    signer_pem,
-)
+from ceremony.layout import CeremonyDir
+from ceremony.record.canonical import RECORD_FORMAT, SIGNATURE_ALGORITHM, canonical, signer_pem
 from ceremony.seals import seal_data
 from tests.support.unwrap import wrap_for_test
 
@@ -96,7 +89,7 @@ class SyntheticCeremony:
         record's content, not in its signature.
         """
         record = self.record()
-        record["outputs"] = list_outputs(self.directory)
+        record["outputs"] = CeremonyDir(self.directory).outputs()
         change(record)
         data = canonical(record)
         (self.directory / "record.json").write_bytes(data)
@@ -257,7 +250,7 @@ def _record(directory, journal, keys, signer, previous, ack_time, completed) -> 
         ],
         "keys": keys,
         "coverage": report.to_json(),
-        "outputs": list_outputs(directory),
+        "outputs": CeremonyDir(directory).outputs(),
         "journal": {"file": "journal.jsonl", "entries": journal.entries, "head": journal.head,
                     "not_believed": []},
         "signer": {"label": "cmk-ceremony-signer", "key_id": "5157", "algorithm":

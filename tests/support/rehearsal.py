@@ -6,7 +6,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from ceremony.hsm.vault import RehearsalVault, VaultKek
+from ceremony.rehearsal.vault import RehearsalVault, VaultKek
 from tests.conftest import TOKEN, logged_in
 
 EXAMPLE_KID = "https://contoso-cmk-kv.vault.azure.net/keys/ceremony-kek/f9159784b0331c284decddb3bf318541"

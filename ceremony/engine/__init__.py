@@ -1,0 +1,1 @@
+"""Everything a front end talks to: the ceremony engine, its events and operators."""

@@ -1,0 +1,309 @@
+"""What an interrupted ceremony already did, read back from its journal without trusting it.
+
+Anyone who can write the directory of an interrupted ceremony (the transfer media, a shared
+folder) can edit its journal and chain the lines again. So resume and abort believe only:
+- what a seal covers (seals.py): a step a sealed line records is not done again; lines after
+  the last seal are redone, except that ceremony-completed and ceremony-aborted still stop the
+  tool, since believing them can only make it do less;
+- CKA_IDs they derive themselves (identity.py): a journaled CKA_ID that differs from the derived
+  one is refused as tampering, sealed or not, and no CKA_ID is ever taken from the journal;
+- a first line that describes this very directory and plan: a copy of the directory must not
+  finish or abort the ceremony a second time.
+Every field is read with its type checked, so a damaged line is a one-line diagnosis naming the
+line and the field (exit 4), never a crash. A key's files count as written only when a sealed
+key-exported line lists them; any other file under keys/, and the documents and record files,
+are debris from the interruption: discarded (journaled as discarded) and written again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+from ceremony import layout
+from ceremony.digests import sha256_hex
+from ceremony.engine import identity
+from ceremony.engine.events import Kind
+from ceremony.errors import BadInputError, VerificationError
+from ceremony.files import read_file
+from ceremony.hsm.types import KeyFacts, KeyRef
+from ceremony.journal import Entry, TornTail, scan
+from ceremony.layout import CeremonyDir
+from ceremony.plan.model import KeyEntry, Plan
+from ceremony.seals import check_seals
+
+# The documents and the signed record files (every fixed file but the journal) are redone.
+REDONE_AT_THE_END = (layout.RUNBOOK, layout.REPORT, layout.RECORD, layout.SIGNATURE,
+                     layout.SIGNER)
+_EDITED = "The journal was damaged or edited after it was written; keep it as evidence"
+# Lines that name one of the plan's keys and carry its CKA_ID.
+_KEY_ID_KINDS = (Kind.KEY_INTENT, Kind.KEY_CREATED, Kind.DESTROY_CONFIRMED, Kind.KEY_DESTROYED)
+
+
+class Line:
+    """One journal entry's data, read field by field with the checks a hostile file needs."""
+
+    def __init__(self, entry: Entry, source: str) -> None:
+        self.entry = entry
+        self.source = source
+
+    def invalid(self, name: str, what: str) -> VerificationError:
+        return VerificationError(
+            "journal-field-invalid",
+            f"{self.source} line {self.entry.seq} ({self.entry.type}) field {name} {what}",
+            _EDITED,
+        )
+
+    def get(self, name: str, kinds: tuple[type, ...], what: str):
+        data = self.entry.data
+        if name not in data or type(data[name]) not in kinds:
+            raise self.invalid(name, f"is missing or not {what}")
+        return data[name]
+
+    def text(self, name: str) -> str:
+        return self.get(name, (str,), "a string")
+
+    def optional_text(self, name: str) -> str | None:
+        return self.get(name, (str, type(None)), "a string or null")
+
+    def flag(self, name: str) -> bool:
+        return self.get(name, (bool,), "true or false")
+
+    def table(self, name: str) -> dict:
+        return self.get(name, (dict,), "an object")
+
+    def hex(self, name: str) -> bytes:
+        value = self.text(name)
+        try:
+            data = bytes.fromhex(value)
+        except ValueError:
+            data = b""
+        if not data or data.hex() != value:
+            raise self.invalid(name, "is not lowercase hex")
+        return data
+
+    def texts_by_text(self, name: str) -> dict[str, str]:
+        value = self.table(name)
+        if not all(type(k) is str and type(v) is str for k, v in value.items()):
+            raise self.invalid(name, "is not an object of strings")
+        return value
+
+
+@dataclass(frozen=True)
+class Genesis:
+    """The journal's first line: which ceremony, plan and directory, and the KEKs it began with."""
+
+    ceremony: str
+    plan: Path
+    plan_sha256: str
+    directory: Path
+    keks: dict[str, str]  # KEK name -> SHA-256 fingerprint of the file loaded at the start
+    line_hash: str
+
+
+def read_genesis(journal: Path) -> Genesis:
+    """The first line of a journal, checked; BadInputError when it has no complete line."""
+    return _first(scan(journal, allow_torn_tail=True)[0], journal)
+
+
+def _first(entries: list[Entry], journal: Path) -> Genesis:
+    if not entries:
+        raise BadInputError(
+            "journal-empty", f"{journal} holds no complete line, so it does not say which "
+            "ceremony ran there", "Give the directory of an interrupted ceremony",
+        )
+    return genesis_of(entries[0], journal)
+
+
+def genesis_of(entry: Entry, journal: Path) -> Genesis:
+    """The Genesis a journal's first line describes (checked field by field)."""
+    line = Line(entry, str(journal))
+    if line.entry.type != Kind.CEREMONY_STARTED:
+        raise VerificationError(
+            "journal-bad-start", f"{line.source} line 1 is {line.entry.type}, not "
+            f"{Kind.CEREMONY_STARTED}", _EDITED,
+        )
+    return Genesis(
+        ceremony=line.text("ceremony"), plan=Path(line.text("plan")),
+        plan_sha256=line.text("plan_sha256"), directory=Path(line.text("directory")),
+        keks=line.texts_by_text("keks"), line_hash=line.entry.line_hash,
+    )
+
+
+@dataclass
+class CeremonyState:
+    genesis: Genesis
+    sealed: int = 0  # lines 1..sealed are covered by a seal
+    created: dict[str, dict] = field(default_factory=dict)  # key name -> key-created data
+    confirmed: set[str] = field(default_factory=set)
+    keks_confirmed: set[str] = field(default_factory=set)
+    # Every fingerprint journaled for a KEK, sealed or not: (line, fingerprint).
+    kek_fingerprints: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    exported: dict[str, dict] = field(default_factory=dict)  # key name -> files, az command
+    acknowledged: set[str] = field(default_factory=set)
+    destroy_confirmed: set[str] = field(default_factory=set)
+    destroyed: set[str] = field(default_factory=set)
+    signer_ready: bool = False
+    aborted: bool = False
+
+    def key_id(self, name: str) -> bytes:
+        return identity.key_id(self.genesis.line_hash, name)
+
+    @property
+    def signer_id(self) -> bytes:
+        return identity.signer_id(self.genesis.line_hash)
+
+    def journaled_facts(self, key: KeyEntry) -> KeyFacts:
+        """A key's facts as its sealed key-created line recorded them (key already destroyed)."""
+        data = self.created[key.name]
+        ref = KeyRef(key.label, self.key_id(key.name), key.spec)
+        return KeyFacts(ref, data["fingerprint"], data["kcv"], None, data["attributes"])
+
+    def debris(self, directory: Path) -> list[Path]:
+        """Files the journal does not account for: half-written or written after the last seal."""
+        journaled = {f for entry in self.exported.values() for f in entry["files"]}
+        found = []
+        for path in sorted(directory.rglob("*")):
+            relative = path.relative_to(directory).as_posix()
+            if not path.is_file() or relative in (layout.PLAN, layout.JOURNAL):
+                continue
+            if path.name.endswith(".part") or relative in REDONE_AT_THE_END:
+                found.append(path)
+            elif relative.startswith(f"{layout.KEYS}/") and relative not in journaled:
+                found.append(path)
+        return found
+
+
+def read_state(
+    directory: Path, plan: Plan, signer_public: bytes | None, *, aborting: bool = False,
+) -> tuple[CeremonyState, TornTail | None]:
+    """The state the journal shows, believing only sealed lines; refuses a finished or aborted
+    ceremony (unless `aborting`), a copied directory and a plan that is not the one it ran.
+
+    `signer_public` is the token's ceremony signer (SubjectPublicKeyInfo DER), or None.
+    """
+    journal = CeremonyDir(directory).journal
+    if not journal.is_file() or not CeremonyDir(directory).plan.is_file():
+        raise BadInputError(
+            "not-a-ceremony", f"{directory} holds no journal.jsonl and plan.toml",
+            "Give the directory of the interrupted ceremony",
+        )
+    entries, torn = scan(journal, allow_torn_tail=True)
+    genesis = _first(entries, journal)
+    _check_place(directory, genesis, plan)
+    state = CeremonyState(genesis)
+    state.sealed = check_seals(entries, _signer_key(signer_public), str(journal), "the token")
+    keys = {key.name for key in plan.keys}
+    for entry in entries:
+        _apply(state, Line(entry, str(journal)), keys, aborting)
+    return state, torn
+
+
+def _signer_key(public_der: bytes | None) -> ec.EllipticCurvePublicKey | None:
+    if public_der is None:
+        return None
+    try:
+        key = load_der_public_key(public_der)
+    except (ValueError, UnsupportedAlgorithm):
+        key = None
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise VerificationError(
+            "signer-key-invalid", "the token's ceremony signer has no EC public key",
+            "Compare the token with the paper log",
+        )
+    return key
+
+
+def _check_place(directory: Path, genesis: Genesis, plan: Plan) -> None:
+    """The journal began in this directory, with this plan, and plan.toml is still that plan."""
+    here = directory.resolve()
+    if genesis.directory != here:
+        raise BadInputError(
+            "ceremony-elsewhere",
+            f"{directory} is not the directory ceremony {genesis.ceremony} ran in: its journal "
+            f"names {genesis.directory}",
+            "Resume or abort the ceremony in that directory (move it back if it moved); a copy "
+            "must never finish or abort a ceremony a second time",
+        )
+    copy = CeremonyDir(directory).plan
+    if sha256_hex(read_file(copy)) != genesis.plan_sha256:
+        raise VerificationError(
+            "plan-copy-changed", f"{copy} is not the plan ceremony {genesis.ceremony} started "
+            "with: its SHA-256 differs from the journal's", _EDITED,
+        )
+    if plan.sha256 != genesis.plan_sha256:
+        raise BadInputError(
+            "plan-changed", f"plan file {plan.path} differs from {copy}",
+            "Resume with the plan the ceremony started with",
+        )
+
+
+def _apply(state: CeremonyState, line: Line, keys: set[str], aborting: bool) -> None:
+    kind = line.entry.type
+    if kind == Kind.CEREMONY_COMPLETED:
+        raise BadInputError(
+            "ceremony-complete", f"ceremony {line.text('directory')} is already complete",
+            "Check it with `ceremony verify`; there is nothing to resume",
+        )
+    if kind == Kind.ABORTED and not aborting:
+        raise BadInputError(
+            "ceremony-aborted", "this ceremony was aborted", "Start a new ceremony",
+        )
+    if kind == Kind.ABORTED:
+        state.aborted = True
+    _check_ids(state, line, keys)
+    if kind == Kind.KEK_CONFIRMED:
+        fingerprints = state.kek_fingerprints.setdefault(line.text("name"), [])
+        fingerprints.append((line.entry.seq, line.text("fingerprint")))
+    if line.entry.seq <= state.sealed:
+        _apply_sealed(state, line)
+
+
+def _check_ids(state: CeremonyState, line: Line, keys: set[str]) -> None:
+    """Every CKA_ID the journal names is the one this ceremony derives, sealed or not."""
+    kind = line.entry.type
+    if kind == Kind.SIGNER_INTENT:
+        name, expected = "the signer", state.signer_id
+    elif kind in _KEY_ID_KINDS:
+        name = line.text("name")
+        if name not in keys:
+            raise line.invalid("name", f"names key {name!r}, which the plan does not have")
+        expected = state.key_id(name)
+    else:
+        return
+    if line.hex("key_id") != expected:
+        raise VerificationError(
+            "journal-foreign-key-id",
+            f"{line.source} line {line.entry.seq} ({kind}) gives {name} the CKA_ID "
+            f"{line.text('key_id')}, but this ceremony's CKA_ID for it is {expected.hex()}",
+            "Someone edited the journal to point at another object: nothing was touched; keep "
+            "the directory as evidence",
+        )
+
+
+def _apply_sealed(state: CeremonyState, line: Line) -> None:
+    kind = line.entry.type
+    if kind == Kind.KEY_CREATED:
+        state.created[line.text("name")] = {
+            "fingerprint": line.optional_text("fingerprint"), "kcv": line.optional_text("kcv"),
+            "attributes": line.table("attributes")}
+    elif kind == Kind.SIGNER_READY:
+        state.signer_ready = True
+    elif kind == Kind.KEK_CONFIRMED:
+        state.keks_confirmed.add(line.text("name"))
+    elif kind == Kind.KEY_CONFIRMED:
+        state.confirmed.add(line.text("name"))
+    elif kind == Kind.KEY_EXPORTED:
+        state.exported[line.text("name")] = {
+            "files": line.texts_by_text("files"),
+            "az_import_command": line.text("az_import_command")}
+    elif kind == Kind.ACKNOWLEDGED:
+        state.acknowledged.add(line.text("name"))
+    elif kind == Kind.DESTROY_CONFIRMED:
+        state.destroy_confirmed.add(line.text("name"))
+    elif kind == Kind.KEY_DESTROYED:
+        state.destroyed.add(line.text("name"))

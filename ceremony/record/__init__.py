@@ -1,0 +1,1 @@
+"""The signed ceremony record: canonical form and signatures, building, verifying."""

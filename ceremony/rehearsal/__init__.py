@@ -1,0 +1,1 @@
+"""Stand-ins for rehearsals and tests only: a second token playing Azure's vault."""

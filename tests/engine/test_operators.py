@@ -1,0 +1,173 @@
+"""The TTY operator: people answer at the terminal; a refusal stops the ceremony."""
+
+import asyncio
+import json
+import os
+import pty
+import select
+import sys
+
+import pytest
+from pkcs11 import TokenFlag
+
+from ceremony.commands.tty import TtyOperator
+from ceremony.engine.ceremony import Engine
+from ceremony.engine.operator import ScriptedOperator
+from ceremony.errors import StepFailed, TokenError
+from ceremony.hsm.service import HsmService
+from ceremony.plan.load import load_plan
+from tests.conftest import PIN_ENV, SO_PIN, USER_PIN
+from tests.support.rehearsal import make_vault, small_plan
+
+
+class Terminal:
+    """A scripted person at the terminal: answers each question from a list, keeps the screen."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.screen = []
+
+    def ask(self, text):
+        self.screen.append(text)
+        return self.answers.pop(0) + "\n"
+
+    def say(self, text):
+        self.screen.append(text)
+
+
+@pytest.fixture
+def plan(token_store, tmp_path):
+    vault, kek = make_vault(token_store)
+    vault.service.close()
+    return load_plan(small_plan(tmp_path / "plan", kek))
+
+
+def test_people_confirm_read_backs_sign_off_and_type_yes(plan, token_store):
+    terminal = Terminal(["yes", "yes", "yes", "Ada", "Wes", "Yes"])
+    operator = TtyOperator(terminal.ask, terminal.say, {**token_store.env, **PIN_ENV})
+    outcome = asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
+    assert terminal.answers == []
+    screen = "\n".join(terminal.screen)
+    assert "Cid, read these words aloud for the paper log" in screen
+    assert "Type Yes to go on" in screen
+    record = json.loads((outcome.directory / "record.json").read_bytes())
+    assert record["operator"] == {"kind": "tty", "scripted": False}
+    acks = {p["name"]: p["acknowledgements"] for p in record["participants"]}
+    assert [a["scripted"] for a in acks["Wes"]] == [False]
+    assert acks["Ada"][0]["statement"] == (
+        "confirmed the fingerprint of KEK kv against the one noted online")
+    assert len(acks["Cid"]) == 2  # the read-back of both keys
+
+
+def test_a_rejected_read_back_stops_the_ceremony(plan, token_store):
+    terminal = Terminal(["yes", "no"])
+    operator = TtyOperator(terminal.ask, terminal.say, {**token_store.env, **PIN_ENV})
+    with pytest.raises(StepFailed) as caught:
+        asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
+    assert caught.value.line() == (
+        "ceremony: error: Cid did not confirm the fingerprint of key services. Stop the "
+        "ceremony; `ceremony abort DIR` destroys the keys it created"
+    )
+    journal = (plan.ceremony_dir / "journal.jsonl").read_text().splitlines()
+    assert json.loads(journal[-1])["data"]["code"] == "readback-rejected"
+
+
+def test_anything_but_yes_refuses_the_irreversible_step(plan, token_store):
+    terminal = Terminal(["yes", "yes", "yes", "Ada", "Wes", "yes"])  # lower-case: not the typed Yes
+    operator = TtyOperator(terminal.ask, terminal.say, {**token_store.env, **PIN_ENV})
+    with pytest.raises(StepFailed) as caught:
+        asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
+    assert caught.value.code == "not-confirmed"
+
+
+def test_interactive_cli_run_on_a_real_terminal(token_store, tmp_path):
+    """The CLI without --yes asks on /dev/tty: a pseudo-terminal plays the people."""
+    vault, kek = make_vault(token_store)
+    vault.service.close()
+    plan = small_plan(tmp_path / "plan", kek)
+    plan.write_text(plan.read_text().replace('user_pin = "env:CEREMONY_USER_PIN"',
+                                             'user_pin = "prompt"'))
+    env = {**token_store.env, "CEREMONY_SO_PIN": SO_PIN}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its controlling terminal is the pty
+        os.execve(sys.executable, [sys.executable, "-m", "ceremony", "run", str(plan)], env)
+    screen = b""
+
+    def until(text: bytes) -> None:
+        nonlocal screen
+        while text not in screen:
+            ready, _, _ = select.select([fd], [], [], 60)
+            assert ready, f"no {text!r} on the terminal; it shows:\n{screen.decode()}"
+            screen += os.read(fd, 4096)
+
+    transcript = b""
+    for prompt, answer in [(b"compare this with the KEK fingerprint", b"yes"),
+                           (b"PIN for user of token test: ", USER_PIN.encode()),
+                           (b"Type yes once", b"yes"), (b"Type yes once", b"yes"),
+                           (b"Ada (administrator), type your name", b"Ada"),
+                           (b"Wes (witness), type your name", b"Wes"),
+                           (b"Type Yes to go on", b"Yes")]:
+        until(prompt)
+        transcript += screen
+        screen = screen[screen.index(prompt) + len(prompt):]
+        os.write(fd, answer + b"\n")
+    until(b"ceremony small completed")
+    transcript += screen
+    assert USER_PIN.encode() not in transcript  # typed with echo off
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    record = json.loads((tmp_path / "plan" / "out" / "small" / "record.json").read_bytes())
+    assert record["operator"] == {"kind": "tty", "scripted": False}
+
+
+class FinalTryToken:
+    """A stand-in for a state SoftHSM never reaches: it never sets USER_PIN_FINAL_TRY."""
+
+    def __init__(self, real):
+        self._real = real
+        self.flags = int(real.flags) | TokenFlag.USER_PIN_FINAL_TRY
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+@pytest.fixture
+def final_try(monkeypatch):
+    real = HsmService._fresh_token
+    monkeypatch.setattr(HsmService, "_fresh_token", lambda self: FinalTryToken(real(self)))
+
+
+def test_a_person_confirms_the_final_pin_try(plan, token_store, final_try):
+    terminal = Terminal(["yes", "Yes", "yes", "yes", "Ada", "Wes", "Yes"])
+    operator = TtyOperator(terminal.ask, terminal.say, {**token_store.env, **PIN_ENV})
+    outcome = asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
+    assert any("allows one more user PIN try; a wrong PIN now locks it" in line
+               for line in terminal.screen)
+    journal = (outcome.directory / "journal.jsonl").read_text()
+    assert '"type":"final-pin-try-confirmed"' in journal
+
+
+def test_a_scripted_run_never_spends_the_final_pin_try(plan, token_store, final_try):
+    with pytest.raises(TokenError) as caught:
+        asyncio.run(Engine(plan, ScriptedOperator({**token_store.env, **PIN_ENV}),
+                           env={**token_store.env, **PIN_ENV}).run())
+    assert caught.value.line() == (
+        "ceremony: error: token test reports the user PIN's final try; no PIN was tried. A "
+        "scripted run never spends the final try; run without --yes so a person at the "
+        "terminal confirms it once the PIN is certain"
+    )
+
+
+def test_a_kek_the_administrator_does_not_recognise_stops_before_the_token(plan, token_store):
+    terminal = Terminal(["no"])
+    operator = TtyOperator(terminal.ask, terminal.say, {**token_store.env, **PIN_ENV})
+    with pytest.raises(StepFailed) as caught:
+        asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
+    assert caught.value.line() == (
+        "ceremony: error: Ada did not confirm the fingerprint of KEK kv. Do not use this KEK "
+        "file: fetch the KEK again from the vault and compare"
+    )
+    types = [json.loads(line)["type"] for line in
+             (plan.ceremony_dir / "journal.jsonl").read_text().splitlines()]
+    assert types == ["ceremony-started", "step-failed"]
