@@ -148,6 +148,13 @@ def read_pin_blocking(
     return _pin(raw, source, who)
 
 
+def accept_pin(text: str, source: PinSource, who: str) -> SecretPin:
+    """A PIN a front end's own field collected for `who` (for the source `prompt`), held to the
+    same rules as every source's PIN: one trailing newline dropped; empty, multi-line, over-long
+    and non-UTF-8 refused with the same one-line errors, none of which repeats the PIN."""
+    return _pin(_encode(text), source, who)
+
+
 def check_source(source: PinSource, who: str, env: Mapping[str, str] = os.environ) -> None:
     """Refuse, as reading would, a source that cannot give a PIN, without reading one.
 

@@ -49,10 +49,17 @@ class TokenStore:
 
     path: Path
     conf: Path
+    template: Path
     env: dict[str, str] = field(default_factory=dict)
 
     def add_token(self, label: str) -> None:
         init_token(self.conf, label)
+        reinitialize_module(MODULE)
+
+    def reset(self) -> None:
+        """The tokens as the fixture made them, for a second ceremony in one test."""
+        shutil.rmtree(self.path / "tokens")
+        shutil.copytree(self.template / "tokens", self.path / "tokens")
         reinitialize_module(MODULE)
 
 
@@ -73,7 +80,7 @@ def token_store(tmp_path, template_store, monkeypatch) -> TokenStore:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     reinitialize_module(MODULE)
-    return TokenStore(store, conf, {**os.environ, **env})
+    return TokenStore(store, conf, template_store, {**os.environ, **env})
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 from ceremony.cli import main
 from ceremony.commands.progress import Narrator
 from ceremony.commands.tty import TtyOperator
+from ceremony.engine.decisions import signed_off
 from ceremony.engine.events import Event, Kind
 from ceremony.errors import BadInputError, ExitCode, StepFailed, printable
 from ceremony.plan.fields import ONE_LINE_RULE
@@ -102,8 +103,9 @@ async def test_the_terminal_operator_shows_names_escaped():
     said, asked = [], []
     operator = TtyOperator(lambda text: asked.append(text) or "Wes", said.append)
     statement = "I witnessed ceremony c1 on token evil\x1b[8m (serial 1)"
+    typed = await operator.acknowledge("Wes\x1b", "witness", statement)
     with pytest.raises(StepFailed) as refused:
-        await operator.acknowledge("Wes\x1b", "witness", statement)
+        signed_off(typed, "Wes\x1b", "witness")
     assert said == ["I witnessed ceremony c1 on token evil\\x1b[8m (serial 1)"]
     assert asked == ["Wes\\x1b (witness), type your name to sign off: "]
     assert refused.value.line() == (

@@ -26,6 +26,7 @@ from ceremony.pins import (
     MAX_PIN_BYTES,
     PINPAD,
     PinSource,
+    accept_pin,
     check_source,
     parse_pin_source,
     read_pin,
@@ -693,3 +694,21 @@ def test_a_run_checks_every_source_before_it_writes(tmp_path, token_store, vault
         "set. Export CEREMONY_SO_PIN with the PIN, or choose another PIN source\n"
     )
     assert not (plan.parent / "out").exists()
+
+
+@pytest.mark.parametrize(("typed", "problem"), [
+    ("", "pin-empty: PIN for user of token t from prompt is empty"),
+    ("12\n34", "pin-multiline: PIN for user of token t from prompt has more than one line"),
+    ("9" * 257, "pin-too-long: PIN for user of token t from prompt is longer than 256 bytes"),
+    ("12\udc8034", "pin-not-utf8: PIN for user of token t from prompt is not UTF-8 text"),
+])
+def test_a_front_ends_own_pin_field_is_held_to_the_same_rules(typed, problem):
+    with pytest.raises(BadInputError) as caught:
+        accept_pin(typed, PinSource("prompt"), "user of token t")
+    assert f"{caught.value.code}: {caught.value.message}" == problem
+    assert not typed or typed not in caught.value.line()
+
+
+def test_a_front_ends_pin_field_gives_the_pin_alone():
+    pin = accept_pin("123456\r\n", PinSource("prompt"), "user of token t")
+    assert pin.reveal() == "123456"

@@ -6,7 +6,9 @@ import asyncio
 import os
 from collections.abc import Callable, Mapping
 
-from ceremony.errors import StepFailed, printable
+from ceremony.engine.decisions import final_try_action
+from ceremony.engine.operator import YES
+from ceremony.errors import printable
 from ceremony.pins import Pinpad, PinSource, read_pin
 from ceremony.secret import SecretPin
 
@@ -43,50 +45,27 @@ class TtyOperator:
         for start in range(0, len(words), 8):
             self._tell("  " + " ".join(words[start:start + 8]))
 
-    async def _expect(self, question: str, wanted: str, refusal: StepFailed,
-                      any_case: bool = False) -> None:
-        """Ask; anything but the wanted answer stops the ceremony with `refusal`."""
-        answer = await self._question(question)
-        if (answer.lower() if any_case else answer) != wanted:
-            raise refusal
+    async def _yes_or_no(self, question: str) -> bool:
+        return (await self._question(question)).lower() == "yes"
 
-    async def confirm_kek(self, administrator, name, kid, value, words) -> None:
+    async def confirm_kek(self, administrator, name, kid, value, words) -> bool:
         self._show(f"KEK {name} ({kid})", value, words)
-        await self._expect(
+        return await self._yes_or_no(
             f"{administrator}, compare this with the KEK fingerprint noted on the online "
-            "workstation. Do they match? Type yes or no: ", "yes",
-            StepFailed(
-                "kek-rejected", f"{administrator} did not confirm the fingerprint of KEK {name}",
-                "Do not use this KEK file: fetch the KEK again from the vault and compare",
-            ), any_case=True)
+            "workstation. Do they match? Type yes or no: ")
 
-    async def confirm_readback(self, custodian, key, value, words) -> None:
+    async def confirm_readback(self, custodian, key, value, words) -> bool:
         self._show(f"Key {key}", value, words)
-        await self._expect(
+        return await self._yes_or_no(
             f"{custodian}, read these words aloud for the paper log. Type yes once the log "
-            "matches the screen, or no to stop: ", "yes",
-            StepFailed(
-                "readback-rejected", f"{custodian} did not confirm the fingerprint of key {key}",
-                "Stop the ceremony; `ceremony abort DIR` destroys the keys it created",
-            ), any_case=True)
+            "matches the screen, or no to stop: ")
 
-    async def acknowledge(self, participant, role, statement) -> None:
+    async def acknowledge(self, participant, role, statement) -> str:
         self._tell(statement)
-        await self._expect(
-            f"{participant} ({role}), type your name to sign off: ", participant,
-            StepFailed(
-                "acknowledgement-refused", f"{participant} did not sign off ({role})",
-                "The ceremony stops without a record; resume it when everyone agrees",
-            ))
+        return await self._question(f"{participant} ({role}), type your name to sign off: ")
 
-    async def confirm_final_try(self, role, token, error) -> None:
-        await self.confirm_irreversible(
-            f"Token {token} allows one more {role} PIN try; a wrong PIN now locks it")
+    async def confirm_final_try(self, role, token) -> str:
+        return await self.confirm_irreversible(final_try_action(role, token))
 
-    async def confirm_irreversible(self, action) -> None:
-        await self._expect(
-            f"{action}. This cannot be undone. Type Yes to go on: ", "Yes",
-            StepFailed(
-                "not-confirmed", f"not confirmed: {action}",
-                "Nothing irreversible was done; run again when ready",
-            ))
+    async def confirm_irreversible(self, action) -> str:
+        return await self._question(f"{action}. This cannot be undone. Type {YES} to go on: ")

@@ -23,6 +23,7 @@ from ceremony.databricks.catalog import load_catalog
 from ceremony.digests import sha256_hex
 from ceremony.documents.report import report_markdown
 from ceremony.documents.runbook import runbook_markdown
+from ceremony.engine import decisions
 from ceremony.engine.events import Event, Kind
 from ceremony.engine.export import export_key
 from ceremony.engine.operator import Operator
@@ -159,8 +160,10 @@ class Engine:
             doomed = await self._present_keys()
             packages = self.files.packages()
             if doomed or packages:
-                await self.operator.confirm_irreversible(_abort_question(
-                    self.record.token.label, doomed, packages, self.directory))
+                action = _abort_question(self.record.token.label, doomed, packages,
+                                         self.directory)
+                decisions.irreversible_confirmed(
+                    await self.operator.confirm_irreversible(action), action)
             if not self.state.aborted:
                 await self.log(Kind.ABORTED, f"ceremony {self.plan.ceremony.id} aborted on "
                                f"token {self.record.token.label}",
@@ -329,8 +332,9 @@ class Engine:
             if entry.name in self.state.keks_confirmed:
                 continue
             digest = bytes.fromhex(entry.kek.fingerprint)
-            await self.operator.confirm_kek(administrator, entry.name, entry.kek.kid.url,
-                                            hex_groups(digest), pgp_words(digest))
+            decisions.kek_confirmed(await self.operator.confirm_kek(
+                administrator, entry.name, entry.kek.kid.url, hex_groups(digest),
+                pgp_words(digest)), administrator, entry.name)
             await self.log(Kind.KEK_CONFIRMED, f"KEK {entry.name} fingerprint confirmed against "
                            "the online record", name=entry.name, kid=entry.kek.kid.url,
                            fingerprint=entry.kek.fingerprint, by=administrator,
@@ -381,7 +385,9 @@ class Engine:
         except TokenError as error:
             if error.code != "pin-final-try":
                 raise
-            await self.operator.confirm_final_try(role, self.record.token.label, error)
+            token = self.record.token.label
+            decisions.final_try_confirmed(await self.operator.confirm_final_try(role, token),
+                                          role, token, error, self.operator.scripted)
             await self.log(Kind.FINAL_TRY_CONFIRMED, f"final {role} PIN try on token "
                            f"{self.record.token.label} confirmed", role=role,
                            scripted=self.operator.scripted)
@@ -483,7 +489,8 @@ class Engine:
                 shown, words = f"no check value ({facts.kcv_note})", []
             else:
                 shown, words = hex_groups(bytes.fromhex(value)), pgp_words(bytes.fromhex(value))
-            await self.operator.confirm_readback(custodian, key.name, shown, words)
+            decisions.readback_confirmed(await self.operator.confirm_readback(
+                custodian, key.name, shown, words), custodian, key.name)
             await self.log(Kind.KEY_CONFIRMED, f"read-back of key {key.name} confirmed",
                            name=key.name, by=custodian, scripted=self.operator.scripted)
         if key.name in self.state.exported:
@@ -551,7 +558,8 @@ class Engine:
         for person in self.plan.participants:
             if person.role == "custodian" or person.name in self.state.acknowledged:
                 continue
-            await self.operator.acknowledge(person.name, person.role, statement)
+            decisions.signed_off(await self.operator.acknowledge(
+                person.name, person.role, statement), person.name, person.role)
             await self.log(Kind.ACKNOWLEDGED, f"{person.name} ({person.role}) signed off",
                            name=person.name, role=person.role, statement=statement,
                            scripted=self.operator.scripted)
@@ -565,9 +573,10 @@ class Engine:
         self._doing = f"destroying key {key.name}"
         facts = self.record.keys[key.name]
         if key.name not in self.state.destroy_confirmed:
-            await self.operator.confirm_irreversible(
-                f"Destroy key {describe_key(key, facts)} on token {self.record.token.label}; "
-                "after this it exists only in the BYOK package")
+            action = (f"Destroy key {describe_key(key, facts)} on token "
+                      f"{self.record.token.label}; after this it exists only in the BYOK package")
+            decisions.irreversible_confirmed(
+                await self.operator.confirm_irreversible(action), action)
             await self.log(Kind.DESTROY_CONFIRMED, f"destruction of key {key.name} confirmed",
                            name=key.name, key_id=facts.ref.key_id.hex(),
                            scripted=self.operator.scripted)

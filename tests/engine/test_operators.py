@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import pty
+import re
 import select
 import sys
 
@@ -171,3 +172,100 @@ def test_a_kek_the_administrator_does_not_recognise_stops_before_the_token(plan,
     types = [json.loads(line)["type"] for line in
              (plan.ceremony_dir / "journal.jsonl").read_text().splitlines()]
     assert types == ["ceremony-started", "step-failed"]
+
+
+class FrontEndOperator:
+    """What a second front end (the wizard) supplies: answers only, no decisions of its own."""
+
+    kind = "tui"
+    scripted = False
+
+    def __init__(self, env):
+        self.env = env
+
+    async def pin(self, who, source):
+        return await ScriptedOperator(self.env).pin(who, source)
+
+    async def confirm_kek(self, administrator, name, kid, value, words):
+        return True
+
+    async def confirm_readback(self, custodian, key, value, words):
+        return True
+
+    async def acknowledge(self, participant, role, statement):
+        return participant
+
+    async def confirm_irreversible(self, action):
+        return "Yes"
+
+    async def confirm_final_try(self, role, token):
+        return "Yes"
+
+
+HEX = re.compile(r"\b[0-9a-fA-F]{8,}\b|\b(?:[0-9A-F]{4} ){3,}[0-9A-F]{4}\b")
+# Who answered: the one thing that differs by design between the operators.
+WHO_ANSWERED = {"scripted", "operator", "kind"}
+
+
+def normalised(value, root: str):
+    """`value` with what differs between two runs on fresh tokens replaced: times, paths under
+    the test's directory, and the hex of fresh keys, hashes and signatures."""
+    if isinstance(value, dict):
+        return {k: normalised(v, root) for k, v in value.items()
+                if k not in WHO_ANSWERED and k not in ("time", "signature", "started",
+                                                      "completed")}
+    if isinstance(value, list):
+        return [normalised(v, root) for v in value]
+    if isinstance(value, str):
+        return HEX.sub("<hex>", value.replace(root, "<dir>"))
+    return value
+
+
+def run_with(operator_for, token_store, tmp_path, name):
+    vault, kek = make_vault(token_store)
+    vault.service.close()
+    plan = load_plan(small_plan(tmp_path / name, kek))
+    env = {**token_store.env, **PIN_ENV}
+    outcome = asyncio.run(Engine(plan, operator_for(env), env=env).run())
+    root = str(tmp_path / name)
+    journal = [normalised(json.loads(line), root) for line in
+               (outcome.directory / "journal.jsonl").read_text().splitlines()]
+    record = normalised(json.loads((outcome.directory / "record.json").read_bytes()), root)
+    return journal, record
+
+
+def test_the_same_answers_give_the_same_journal_and_record_whoever_asks(token_store, tmp_path):
+    terminal = Terminal(["yes", "yes", "yes", "Ada", "Wes", "Yes"])
+    operators = {
+        "scripted": ScriptedOperator,
+        "tty": lambda env: TtyOperator(terminal.ask, terminal.say, env),
+        "tui": FrontEndOperator,
+    }
+    runs = {}
+    for name, operator_for in operators.items():
+        token_store.reset()
+        runs[name] = run_with(operator_for, token_store, tmp_path, name)
+    assert terminal.answers == []
+    assert runs["tty"] == runs["scripted"] == runs["tui"]
+    journal, record = runs["scripted"]
+    assert len(journal) > 30 and record["keys"][0]["name"] == "services"
+
+
+@pytest.mark.parametrize(("answers", "code"), [
+    ({"confirm_kek": False}, "kek-rejected"),
+    ({"confirm_readback": False}, "readback-rejected"),
+    ({"acknowledge": "Someone Else"}, "acknowledgement-refused"),
+    ({"confirm_irreversible": "yes"}, "not-confirmed"),
+])
+def test_a_front_ends_refusal_is_journaled_by_the_engine(plan, token_store, answers, code):
+    """The front end only answers; the engine turns the refusal into the step that failed."""
+    operator = FrontEndOperator({**token_store.env, **PIN_ENV})
+    for method, answer in answers.items():
+        async def answer_with(*args, answer=answer):
+            return answer
+        setattr(operator, method, answer_with)
+    with pytest.raises(StepFailed) as caught:
+        asyncio.run(Engine(plan, operator, env={**token_store.env, **PIN_ENV}).run())
+    assert caught.value.code == code
+    last = json.loads((plan.ceremony_dir / "journal.jsonl").read_text().splitlines()[-1])
+    assert (last["type"], last["data"]["code"]) == ("step-failed", code)
