@@ -1,19 +1,21 @@
 """The headless command line: `ceremony ...`. Parses arguments, runs one command, owns exit codes.
 
 `main(argv) -> int` never raises for a user's mistake: a CeremonyError becomes one line on
-stderr and its documented exit code (errors.py); a traceback appears only with --debug.
+stderr and its documented exit code (errors.py); a traceback appears only with --debug. Only
+the module of the command that runs is imported (commands/arguments.py names the handlers), so
+`--version` and `--help` start without the HSM code or the engine.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ceremony import __version__
-from ceremony.commands import byok, catalog, kek, plan, tokens, verify
-from ceremony.commands import run as run_command
+from ceremony.commands import arguments
 from ceremony.errors import (
     BadInputError,
     CeremonyError,
@@ -37,14 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    tokens.register(commands)
-    plan.register(commands)
-    catalog.register(commands)
-    kek.register(commands)
-    byok.register(commands)
-    run_command.register(commands)
-    verify.register(commands)
+    arguments.register(commands)
     return parser
+
+
+def handler(name: str) -> Callable[..., int | None]:
+    """The function a "module:function" name from commands/arguments.py stands for, imported now."""
+    module, function = name.split(":")
+    return getattr(importlib.import_module(f"ceremony.commands.{module}"), function)
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -53,7 +55,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     debug = "--debug" in args_list
     try:
         args = build_parser().parse_args(args_list)
-        return int(args.handler(args, env) or ExitCode.OK)
+        return int(handler(args.handler)(args, env) or ExitCode.OK)
     except SystemExit as stop:  # --help and --version
         return int(stop.code or 0)
     except Exception as error:

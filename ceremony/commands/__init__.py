@@ -1,1 +1,2 @@
-"""One module per CLI command group; each registers its subcommands and handlers."""
+"""The CLI's commands: arguments.py declares them all; one module per command group holds its
+handlers and is imported only when one of them runs."""

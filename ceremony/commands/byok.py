@@ -9,13 +9,7 @@ from pathlib import Path
 from ceremony.azure.byok import NOT_PROVEN, check_against_kek, parse_byok
 from ceremony.azure.compat import check_target
 from ceremony.azure.kek import load_kek
-from ceremony.commands.common import (
-    add_group,
-    add_json_option,
-    add_token_options,
-    open_service,
-    print_json,
-)
+from ceremony.commands.common import open_service, print_json
 from ceremony.engine.export import export_key, refuse_existing_outputs
 from ceremony.errors import BadInputError, printable
 from ceremony.files import MiB, output_error, read_input
@@ -24,37 +18,6 @@ from ceremony.pins import parse_pin_source, read_pin_blocking
 from ceremony.plan.fields import FILE_NAME, FILE_NAME_RULE
 
 BYOK_FILE_LIMIT = MiB  # an RSA 4096 target wrapped to a 4096-bit KEK is under 4 KiB
-
-
-def register(commands) -> None:
-    sub = add_group(commands, "byok", "export a key as a .byok package, or check one")
-    export = sub.add_parser("export", help="wrap a key already on the token for Azure import")
-    add_token_options(export)
-    export.add_argument("--key", required=True, metavar="LABEL", help="the key's token label")
-    export.add_argument("--kek", required=True, type=Path, metavar="FILE", help="the KEK file")
-    export.add_argument("--kid", help="the KEK's versioned kid (unless --kek is the az JSON)")
-    export.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="directory for <label>.byok, .pub.pem and .az-import.txt")
-    export.add_argument("--name", metavar="NAME",
-                        help="file name stem for the outputs (default: the label)")
-    export.add_argument("--azure-name", metavar="NAME",
-                        help="the key's name in Azure (default: the label)")
-    export.add_argument("--policy", choices=[p.value for p in (Policy.TRUSTED, Policy.EXTRACTABLE)],
-                        default="trusted", help="trusted (default; needs the SO PIN) or "
-                        "extractable (tokens without trusted wrapping)")
-    export.add_argument("--user-pin", default="prompt", metavar="SOURCE",
-                        help="user PIN source: prompt, pinpad, fd:N, file:PATH, env:NAME, "
-                        "keyring:SERVICE/USER (default: prompt)")
-    export.add_argument("--so-pin", default="prompt", metavar="SOURCE",
-                        help="SO PIN source for the trusted policy (default: prompt)")
-    add_json_option(export)
-    export.set_defaults(handler=export_byok)
-    check = sub.add_parser("check", help="check a .byok file's structure, kid and KEK fit")
-    check.add_argument("file", type=Path, help="the .byok file")
-    check.add_argument("--kek", type=Path, metavar="FILE", help="the KEK it should be made for")
-    check.add_argument("--kid", help="the KEK's kid, when --kek is a PEM without one")
-    add_json_option(check)
-    check.set_defaults(handler=check_byok)
 
 
 def _pin_source(text: str, flag: str):
@@ -107,7 +70,7 @@ def _out_dir(out: Path):
 
 def export_byok(args, env) -> int:
     user_source = _pin_source(args.user_pin, "--user-pin")
-    trusted = args.policy == Policy.TRUSTED.value
+    trusted = Policy(args.policy) is Policy.TRUSTED
     so_source = _pin_source(args.so_pin, "--so-pin") if trusted else None
     kek = load_kek(args.kek, args.kid)
     # Everything that needs no token is checked before anyone types a PIN.

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from ceremony.commands.common import add_json_option, print_json
+from ceremony.commands.common import print_json
 from ceremony.databricks.catalog import load_catalog
 from ceremony.databricks.coverage import coverage
 from ceremony.databricks.render import catalog_json, catalog_table, coverage_table
 
 PLANNED = "(planned)"  # the key name shown when --coverage names features but no keys
-
-
-def register(commands) -> None:
-    catalog = commands.add_parser(
-        "catalog", help="show the Azure Databricks CMK features and the data each protects"
-    )
-    add_json_option(catalog)
-    catalog.add_argument(
-        "--coverage", metavar="FEATURES",
-        help="comma-separated feature ids: show what keys for them would cover and what not",
-    )
-    catalog.set_defaults(handler=show_catalog)
 
 
 def show_catalog(args, env) -> int:

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ceremony.azure.kek import Kek, load_kek
-from ceremony.commands.common import add_group, add_json_option, print_json
+from ceremony.commands.common import print_json
 from ceremony.readback import hex_groups
-
-
-def register(commands) -> None:
-    sub = add_group(commands, "kek", "inspect a Key Exchange Key (KEK) from the vault")
-    inspect = sub.add_parser("inspect", help="check a KEK file and show its fingerprint")
-    inspect.add_argument("file", type=Path, help="kek.pem (az keyvault key download), DER, "
-                         "PKCS#1 PEM, or az keyvault key show JSON")
-    inspect.add_argument("--kid", help="the KEK's versioned kid (when FILE is not the JSON)")
-    inspect.add_argument("--json-file", type=Path, metavar="FILE",
-                         help="az keyvault key show JSON for the same key, checked against FILE")
-    add_json_option(inspect)
-    inspect.set_defaults(handler=inspect_kek)
 
 
 def kek_json(kek: Kek) -> dict:

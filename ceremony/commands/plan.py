@@ -10,9 +10,8 @@ from __future__ import annotations
 import sys
 import textwrap
 from importlib import resources
-from pathlib import Path
 
-from ceremony.commands.common import add_group, add_json_option, add_module_option, print_json
+from ceremony.commands.common import print_json
 from ceremony.databricks.render import coverage_table
 from ceremony.errors import ExitCode
 from ceremony.files import write_exclusive
@@ -31,20 +30,6 @@ from ceremony.plan.load import load_plan
 from ceremony.plan.model import Plan
 
 TEMPLATE = "examples/new-plan.toml"
-
-
-def register(commands) -> None:
-    sub = add_group(commands, "plan", "check a ceremony plan, or start a new one")
-    check = sub.add_parser(
-        "check", help="validate a plan and look at its token read-only, without logging in"
-    )
-    check.add_argument("plan", metavar="PLAN", type=Path, help="the plan file (TOML)")
-    add_module_option(check)
-    add_json_option(check)
-    check.set_defaults(handler=check_plan)
-    new = sub.add_parser("new", help="write a commented starting plan to a new file")
-    new.add_argument("path", metavar="PATH", type=Path, help="the plan file to create")
-    new.set_defaults(handler=new_plan)
 
 
 def check_plan(args, env) -> int:

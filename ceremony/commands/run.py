@@ -23,28 +23,6 @@ from ceremony.layout import CeremonyDir
 from ceremony.plan.load import load_plan
 
 
-def register(commands) -> None:
-    run = commands.add_parser("run", help="run a ceremony from a checked plan")
-    run.add_argument("plan", nargs="?", type=Path, help="the plan file (not with --resume)")
-    run.add_argument("--resume", type=Path, metavar="DIR",
-                     help="continue the interrupted ceremony in DIR from its journal")
-    _common(run)
-    run.set_defaults(handler=run_ceremony)
-    abort = commands.add_parser("abort", help="abort a ceremony and destroy the keys it created")
-    abort.add_argument("directory", type=Path, metavar="DIR", help="the ceremony directory")
-    _common(abort)
-    abort.set_defaults(handler=abort_ceremony)
-
-
-def _common(parser) -> None:
-    parser.add_argument("--plan", dest="plan_override", type=Path, metavar="PLAN",
-                        help="with --resume or abort: the plan, when it moved since the start")
-    parser.add_argument("--json", action="store_true", help="print events as JSON lines")
-    parser.add_argument("--yes", action="store_true",
-                        help="scripted run: answer read-backs, sign-offs and confirmations "
-                        "yes; the record says the answers were scripted")
-
-
 def _operator(args, env, stack: ExitStack):
     if args.yes:
         return ScriptedOperator(env)

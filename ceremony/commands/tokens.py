@@ -4,28 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from ceremony.commands.common import (
-    add_group,
-    add_json_option,
-    add_module_option,
-    add_token_options,
-    open_service,
-    print_json,
-)
+from ceremony.commands.common import open_service, print_json
 from ceremony.errors import printable
 from ceremony.hsm.types import TokenInfo
-
-
-def register(commands) -> None:
-    sub = add_group(commands, "token", "list tokens and show a token's information")
-    listing = sub.add_parser("list", help="list the initialised tokens of the module")
-    add_module_option(listing)
-    add_json_option(listing)
-    listing.set_defaults(handler=list_tokens)
-    info = sub.add_parser("info", help="show one token's identity, flags and BYOK mechanisms")
-    add_token_options(info)
-    add_json_option(info)
-    info.set_defaults(handler=show_info)
 
 
 def list_tokens(args, env) -> int:

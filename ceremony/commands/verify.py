@@ -9,37 +9,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ceremony.commands.common import add_json_option, print_json
+from ceremony.commands.common import print_json
 from ceremony.errors import BadInputError, printable
 from ceremony.readback import hex_groups
 from ceremony.record.canonical import SIGNATURE_ALGORITHM
 from ceremony.record.verify import VerifyReport, verify_ceremony
-
-
-def register(commands) -> None:
-    verify = commands.add_parser(
-        "verify", help="check a ceremony directory: signature, journal chain and every file",
-    )
-    verify.add_argument("directory", type=Path, metavar="DIR", help="the ceremony directory")
-    verify.add_argument(
-        "--signer", metavar="FINGERPRINT",
-        help="the signer's SHA-256 fingerprint from the paper log (spaces and colons allowed)",
-    )
-    verify.add_argument(
-        "--unpinned", action="store_true",
-        help="without --signer: check only that the directory is whole and signed by the key "
-        "in signer.pub.pem (nothing then shows that key is the ceremony signer)",
-    )
-    verify.add_argument(
-        "--journal-end", metavar="SHA256",
-        help="the SHA-256 of the journal's last line, from the paper log (the run prints it)",
-    )
-    verify.add_argument(
-        "--previous", type=Path, metavar="RECORD",
-        help="the previous ceremony's record.json, which this record must name",
-    )
-    add_json_option(verify)
-    verify.set_defaults(handler=run_verify)
 
 
 def run_verify(args, env) -> int:
