@@ -93,7 +93,7 @@ def test_a_plan_path_with_an_escape_is_one_line_per_problem(tmp_path, capsys):
 
 
 def test_narration_is_one_line_per_event(capsys):
-    with Narrator(as_json=False, keys=0, live=False) as narrator:
+    with Narrator(as_json=False, total=0, live=False) as narrator:
         narrator.event(Event(Kind.WARNING, "token label lab\n\x1b[2Jel", seq=7))
     assert capsys.readouterr().err == "[  7] warning: token label lab\\n\\x1b[2Jel\n"
 

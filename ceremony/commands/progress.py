@@ -13,15 +13,17 @@ import sys
 from ceremony.engine.events import Event, Kind
 from ceremony.errors import printable
 
-STEPS_PER_KEY = 4  # intent, created, confirmed, exported
-FIXED_STEPS = 10
+TRANSIENT = (Kind.STEPS_PLANNED, Kind.STEP_STARTED)  # for front ends; not journal lines
 
 
 class Narrator:
-    def __init__(self, as_json: bool, keys: int, live: bool) -> None:
+    """`total` is the number of steps the engine published (Engine.steps); the bar moves one
+    step as each starts, and a resume's own list resets it."""
+
+    def __init__(self, as_json: bool, total: int, live: bool) -> None:
         self.as_json = as_json
         self.live = live
-        self.total = FIXED_STEPS + STEPS_PER_KEY * keys
+        self.total = total
         self._progress = None
         self._task = None
 
@@ -45,10 +47,20 @@ class Narrator:
             sys.stdout.write(json.dumps(event.to_json(), sort_keys=True) + "\n")
             sys.stdout.flush()
             return
+        if event.kind in TRANSIENT:
+            self._step(event)
+            return
         prefix = "warning: " if event.kind is Kind.WARNING else ""
         line = printable(f"[{event.seq:>3}] {prefix}{event.message}")  # one line, no escapes
         if self._progress is not None:
             self._progress.console.print(line, markup=False, highlight=False)
-            self._progress.update(self._task, advance=1, description=event.kind.value)
         else:
             print(line, file=sys.stderr, flush=True)
+
+    def _step(self, event: Event) -> None:
+        if self._progress is None:
+            return
+        if event.kind is Kind.STEPS_PLANNED:
+            self._progress.update(self._task, total=len(event.data["steps"]), completed=0)
+        else:
+            self._progress.update(self._task, advance=1, description=printable(event.message))

@@ -18,6 +18,7 @@ from ceremony.commands.tty import TtyOperator
 from ceremony.engine.ceremony import Engine
 from ceremony.engine.operator import ScriptedOperator
 from ceremony.engine.replay import read_genesis
+from ceremony.engine.steps import planned_steps
 from ceremony.errors import BadInputError, Terminated
 from ceremony.layout import CeremonyDir
 from ceremony.plan.load import load_plan
@@ -91,7 +92,7 @@ def run_ceremony(args, env) -> int:
                             "See 'ceremony run --help'")
     resuming = args.resume is not None
     plan = _plan_of(args.resume, args.plan_override) if resuming else load_plan(args.plan)
-    with ExitStack() as stack, Narrator(args.json, len(plan.keys),
+    with ExitStack() as stack, Narrator(args.json, len(planned_steps(plan)),
                                         live=_live(args, plan)) as narrator:
         operator = _operator(args, env, stack)
         engine = Engine(plan, operator, narrator.event, env, directory=args.resume)

@@ -42,6 +42,9 @@ class Kind(StrEnum):
     ABORTED = "ceremony-aborted"
     PACKAGE_WITHDRAWN = "package-withdrawn"
     SEALED = "journal-sealed"
+    # Transient: told to front ends, never journaled (engine/steps.py).
+    STEPS_PLANNED = "steps-planned"
+    STEP_STARTED = "step-started"
 
 
 @dataclass(frozen=True)

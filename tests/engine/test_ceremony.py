@@ -36,8 +36,11 @@ def test_full_ceremony_from_the_example_plan(vault, token_store, tmp_path, capsy
     assert main(["run", str(plan), "--yes", "--json"], env=env) == 0
     out, err = capsys.readouterr()
     events = [json.loads(line) for line in out.splitlines()]
-    kinds = [e["type"] for e in events]
+    kinds = [e["type"] for e in events if e["seq"]]  # journal lines; the rest are transient
     assert kinds[0] == "ceremony-started" and kinds[-1] == "ceremony-completed"
+    assert events[0]["type"] == "steps-planned"
+    assert [e["data"]["step"] for e in events if e["type"] == "step-started"] == [
+        step["id"] for step in events[0]["data"]["steps"]]
     assert kinds.count("key-exported") == 3 and "warning" in kinds
     directory = tmp_path / "plan" / "ceremonies" / "2026-q4-databricks-cmk"
     names = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")

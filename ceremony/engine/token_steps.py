@@ -1,0 +1,185 @@
+"""The token's part of a ceremony: the lock, PINs, the final try, trusted staging, login, the
+wrap self-test and the ceremony signer. A mixin of the Engine (ceremony.py), whose journal,
+service, operator and state it uses; every PKCS#11 call goes through the HSM service.
+"""
+
+from __future__ import annotations
+
+from ceremony.engine import decisions, steps
+from ceremony.engine.events import Kind
+from ceremony.errors import TokenError, VerificationError
+from ceremony.hsm.module import find_module
+from ceremony.hsm.service import HsmService
+from ceremony.hsm.types import KeyRef
+from ceremony.pins import check_source
+from ceremony.plan.dry_run import label_taken
+from ceremony.plan.model import PinSpec
+from ceremony.readback import hex_groups, pgp_words
+from ceremony.secret import SecretPin, join
+
+
+class TokenSteps:
+    """The Engine's token steps; `self` is the Engine."""
+
+    async def _pin(self, spec: PinSpec, role: str) -> SecretPin:
+        token = self.plan.hsm.token or self.plan.hsm.serial
+        pins = [await self.operator.pin(who, source) for who, source in spec.askers(role, token)]
+        return join(pins) if spec.split else pins[0]
+
+    def _check_pin_sources(self) -> None:
+        """A PIN source that cannot give its PIN (an unset variable, a missing or unsafe file,
+        a closed descriptor) stops the run before anything is written; no PIN is read."""
+        for who, source in self.plan.pin_askers():
+            check_source(source, who, self.env)
+
+    async def _confirm_keks(self) -> None:
+        """Before any KEK is trusted or used, the administrator compares its fingerprint with
+        the one noted online: a KEK file swapped on the way would receive every key. On resume,
+        a KEK file that differs from any fingerprint the journal holds for it stops the run."""
+        administrator = self.plan.with_role("administrator")[0].name
+        for entry in self.plan.keks:
+            self._check_kek_unchanged(entry)
+            if entry.name in self.state.keks_confirmed:
+                continue
+            self._start(steps.kek_step(entry.name))
+            digest = bytes.fromhex(entry.kek.fingerprint)
+            decisions.kek_confirmed(await self.operator.confirm_kek(
+                administrator, entry.name, entry.kek.kid.url, hex_groups(digest),
+                pgp_words(digest)), administrator, entry.name)
+            await self.log(Kind.KEK_CONFIRMED, f"KEK {entry.name} fingerprint confirmed against "
+                           "the online record", name=entry.name, kid=entry.kek.kid.url,
+                           fingerprint=entry.kek.fingerprint, by=administrator,
+                           scripted=self.operator.scripted)
+
+    def _check_kek_unchanged(self, entry) -> None:
+        journaled = [(1, self.state.genesis.keks.get(entry.name))]
+        journaled += self.state.kek_fingerprints.get(entry.name, [])
+        for line, fingerprint in journaled:
+            if fingerprint is not None and fingerprint != entry.kek.fingerprint:
+                raise VerificationError(
+                    "kek-changed",
+                    f"KEK {entry.name} file {entry.file} has fingerprint "
+                    f"{entry.kek.fingerprint}, but journal line {line} holds {fingerprint} for it",
+                    "The KEK file changed while the ceremony was interrupted and nothing was "
+                    "wrapped to it: restore the file the ceremony started with (compare with the "
+                    "paper log) and resume, or abort the ceremony",
+                )
+
+    async def _take_token(self) -> None:
+        hsm = self.plan.hsm
+        module = find_module(str(hsm.module) if hsm.module else None, self.env)
+        self.service = service = HsmService(module, self.env)
+        self.record.token = await service.call(
+            service.select, label=hsm.token, serial=hsm.serial)
+
+    async def _select(self) -> None:
+        info = self.record.token
+        await self.log(Kind.TOKEN_SELECTED, f"token {info.label} (serial {info.serial}) "
+                       "selected and locked", **self.record.token_json())
+
+    async def _login(self) -> None:
+        await self._login_quietly()
+        await self.log(Kind.LOGGED_IN, f"user logged in to token {self.record.token.label}")
+
+    async def _login_quietly(self) -> None:
+        self._start(steps.LOGIN)
+        service = self.service
+        pin = await self._pin(self.plan.hsm.user_pin, "user")
+        await self._final_try_aware("user", lambda confirm: service.call(
+            service.login, pin, confirm_final_try=confirm))
+
+    async def _final_try_aware(self, role: str, attempt) -> None:
+        """Run a login `attempt`; when the token reports the PIN's final try, ask a person
+        before spending it (a scripted operator refuses), then try once more, confirmed."""
+        try:
+            await attempt(False)
+        except TokenError as error:
+            if error.code != "pin-final-try":
+                raise
+            token = self.record.token.label
+            decisions.final_try_confirmed(await self.operator.confirm_final_try(role, token),
+                                          role, token, error, self.operator.scripted)
+            await self.log(Kind.FINAL_TRY_CONFIRMED, f"final {role} PIN try on token "
+                           f"{self.record.token.label} confirmed", role=role,
+                           scripted=self.operator.scripted)
+            await attempt(True)
+
+    async def _open_token(self) -> None:
+        await self._select()
+        service = self.service
+        exports = [k for k in self.plan.keys if k.name not in self.state.exported]
+        if self.plan.hsm.wrap_policy == "trusted" and exports:
+            self._start(steps.TRUSTED)
+            so_pin = await self._pin(self.plan.hsm.so_pin, "SO")
+            keks = {entry.kek.fingerprint: entry.kek for entry in self.plan.keks}
+            await self._final_try_aware("SO", lambda confirm: service.call(
+                service.stage_trusted_wrapping, list(keks.values()), len(exports), so_pin,
+                confirm_final_try=confirm))
+            await self.log(Kind.TRUSTED_STAGED, f"SO staged {len(keks)} trusted KEK(s) and "
+                           f"{len(exports)} ephemeral key(s) as session objects; SO logged out",
+                           keks=sorted(keks), ephemeral_keys=len(exports))
+        await self._login()
+        self._start(steps.SELF_TEST)
+        self.record.self_test = result = await service.call(service.self_test)
+        await self.log(Kind.SELF_TEST, f"wrap self-test passed with {result.kwp_mechanism}",
+                       kwp_mechanism=result.kwp_mechanism, zero_padding=result.zero_padding,
+                       warnings=list(result.warnings))
+        for warning in result.warnings:
+            await self.log(Kind.WARNING, warning)
+        await self._signer()
+
+    async def _find_sealer(self) -> KeyRef | None:
+        """The token's signer, checked to be the key resume verified the seals with; from here
+        on every journal line is sealed."""
+        service = self.service
+        ref = await service.call(service.find_signer)
+        if ref is None and self._seal_key is not None:
+            raise VerificationError(
+                "signer-missing", f"token {self.record.token.label} shows a ceremony signer's "
+                "public key but holds no signer private key",
+                "Compare the token with the paper log before going on",
+            )
+        if ref is not None:
+            public = (await service.call(service.facts, ref)).public_der
+            if self._seal_key is not None and public != self._seal_key:
+                raise VerificationError(
+                    "signer-mismatch", f"the ceremony signer on token "
+                    f"{self.record.token.label} is not the key the journal's seals were checked "
+                    "with", "Compare the token with the paper log before going on",
+                )
+            self._sealer = ref
+        return ref
+
+    async def _signer(self) -> None:
+        self._start(steps.SIGNER)
+        service = self.service
+        ref = await self._find_sealer()
+        derived = self.state.signer_id
+        if ref is None:
+            await self.log(Kind.SIGNER_INTENT, "creating the ceremony signer (EC P-384)",
+                           key_id=derived.hex())
+            ref = await service.call(service.create_signer, derived)
+            self._sealer = ref
+        created = ref.key_id == derived
+        facts = await service.call(service.facts, ref)
+        self.record.set_signer(facts, created)
+        if self.state.signer_ready:
+            await self._seal(self.journal.last)
+            return
+        if created:
+            message = (f"created the ceremony signer; write its fingerprint in the paper log: "
+                       f"{hex_groups(bytes.fromhex(facts.fingerprint))}")
+        else:
+            message = f"ceremony signer {facts.fingerprint[:16]}... found on the token"
+        await self.log(Kind.SIGNER_READY, message, key_id=ref.key_id.hex(),
+                       fingerprint=facts.fingerprint, created=created)
+
+    async def _labels_free(self) -> None:
+        """A key label already on the token stops the run before its directory is made.
+
+        Without a login only public objects are visible (an RSA or EC key's public half, not
+        an AES key); generation checks every label again after login."""
+        service = self.service
+        for key in self.plan.keys:
+            if not await service.call(service.label_free, key.label):
+                raise label_taken(self.record.token.label, key.name, key.label)
