@@ -155,6 +155,14 @@ def accept_pin(text: str, source: PinSource, who: str) -> SecretPin:
     return _pin(_encode(text), source, who)
 
 
+def prompt_closed(who: str) -> BadInputError:
+    """The error when input ends (Ctrl-D) at a PIN prompt, whichever front end prompted."""
+    return BadInputError(
+        "pin-prompt-closed", f"PIN for {who}: input ended before a PIN was entered",
+        "Type the PIN and press Enter, or choose another PIN source",
+    )
+
+
 def check_source(source: PinSource, who: str, env: Mapping[str, str] = os.environ) -> None:
     """Refuse, as reading would, a source that cannot give a PIN, without reading one.
 
@@ -216,11 +224,7 @@ def _from_prompt(who: str, prompt: Prompt) -> bytes:
             "Run the tool on a terminal, or choose pinpad, fd:N or file:PATH",
         ) from None
     except EOFError:
-        raise BadInputError(
-            "pin-prompt-closed",
-            f"PIN for {who}: input ended before a PIN was entered",
-            "Type the PIN and press Enter, or choose another PIN source",
-        ) from None
+        raise prompt_closed(who) from None
 
 
 def _check_fd(fd: int, who: str) -> None:

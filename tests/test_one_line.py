@@ -101,7 +101,12 @@ def test_narration_is_one_line_per_event(capsys):
 async def test_the_terminal_operator_shows_names_escaped():
     """The token's own label (not the plan's) reaches the statement people sign off."""
     said, asked = [], []
-    operator = TtyOperator(lambda text: asked.append(text) or "Wes", said.append)
+
+    async def ask(text):
+        asked.append(text)
+        return "Wes"
+
+    operator = TtyOperator(ask, said.append)
     statement = "I witnessed ceremony c1 on token evil\x1b[8m (serial 1)"
     typed = await operator.acknowledge("Wes\x1b", "witness", statement)
     with pytest.raises(StepFailed) as refused:

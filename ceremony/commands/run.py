@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from ceremony.commands.progress import Narrator
+from ceremony.commands.terminal import Terminal
 from ceremony.commands.tty import TtyOperator
 from ceremony.engine.ceremony import Engine
 from ceremony.engine.operator import ScriptedOperator
@@ -28,25 +29,13 @@ def _operator(args, env, stack: ExitStack):
     if args.yes:
         return ScriptedOperator(env)
     try:
-        # A terminal is not seekable, so one handle to read and one to write.
-        reader = stack.enter_context(open("/dev/tty"))  # noqa: SIM115
-        writer = stack.enter_context(open("/dev/tty", "w"))  # noqa: SIM115
+        terminal = stack.enter_context(Terminal())
     except OSError:
         raise BadInputError(
             "no-terminal", "this ceremony needs people at a terminal and none is attached",
             "Run it on a terminal, or pass --yes for a scripted run",
         ) from None
-
-    def say(text: str) -> None:
-        writer.write(text + "\n")
-        writer.flush()
-
-    def ask(text: str) -> str:
-        writer.write(text)
-        writer.flush()
-        return reader.readline()
-
-    return TtyOperator(ask, say, env)
+    return TtyOperator(terminal.ask, terminal.say, env, ask_secret=terminal.ask_secret)
 
 
 def _live(args, plan) -> bool:

@@ -2,40 +2,49 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from ceremony.engine.decisions import final_try_action
 from ceremony.engine.operator import YES
 from ceremony.errors import printable
-from ceremony.pins import Pinpad, PinSource, read_pin
+from ceremony.pins import Pinpad, PinSource, accept_pin, prompt_closed, read_pin
 from ceremony.secret import SecretPin
 
-Ask = Callable[[str], str]
+Ask = Callable[[str], Awaitable[str]]
 Say = Callable[[str], None]
 
 
 class TtyOperator:
     """Line prompts at the terminal; PINs with echo off through the PIN source `prompt`.
 
-    What it shows names keys, people, KEKs and the token's own label, so each line goes out
-    with its control characters escaped: one line stays one line, and no escape sequence
-    reaches the terminal."""
+    `ask` awaits the line typed after a question (terminal.py reads it without blocking the
+    event loop, so Ctrl-C stops a question at once); `ask_secret` does the same with echo off,
+    for PIN prompts. What it shows names keys, people, KEKs and the token's own label, so each
+    line goes out with its control characters escaped: one line stays one line, and no escape
+    sequence reaches the terminal."""
 
     kind = "tty"
     scripted = False
 
-    def __init__(self, ask: Ask, say: Say, env: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, ask: Ask, say: Say, env: Mapping[str, str] = os.environ,
+                 ask_secret: Ask | None = None) -> None:
         self._ask = ask
         self._say = say
+        self._ask_secret = ask_secret
         self.env = env
 
     async def _question(self, text: str) -> str:
-        return (await asyncio.to_thread(self._ask, printable(text))).strip()
+        return (await self._ask(printable(text))).strip()
 
     async def pin(self, who: str, source: PinSource) -> SecretPin | Pinpad:
-        return await read_pin(source, who, env=self.env)
+        if source.kind != "prompt" or self._ask_secret is None:
+            return await read_pin(source, who, env=self.env)
+        try:
+            typed = await self._ask_secret(printable(f"PIN for {who}: "))
+        except EOFError:
+            raise prompt_closed(who) from None
+        return accept_pin(typed, source, who)
 
     def _tell(self, text: str) -> None:
         self._say(printable(text))

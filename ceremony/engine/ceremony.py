@@ -14,11 +14,11 @@ import os
 import shutil
 import signal
 from collections.abc import Callable, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ceremony import __version__
+from ceremony.awaiting import off_loop
 from ceremony.databricks.catalog import load_catalog
 from ceremony.digests import sha256_hex
 from ceremony.documents.report import report_markdown
@@ -91,14 +91,15 @@ class Engine(TokenSteps, KeySteps):
 
     async def log(self, kind: Kind, message: str, **data) -> Entry:
         """Journal one line (fsync'd), tell the front end, and seal it once the signer is ready."""
-        entry = self._append(kind, message, data)
+        entry = await self._append(kind, message, data)
         self.emit(Event.make(kind, message, entry.seq, **data))
         if self._sealer is not None:
             await self._seal(entry)
         return entry
 
-    def _append(self, kind: Kind, message: str, data: dict) -> Entry:
-        entry = self.journal.append(str(kind), {"message": message, **data})
+    async def _append(self, kind: Kind, message: str, data: dict) -> Entry:
+        """One journal line, written and fsync'd off the event loop."""
+        entry = await off_loop(self.journal.append, str(kind), {"message": message, **data})
         seq, _, name = self.env.get(KILL_HOOK, "").partition(":")
         if seq == str(entry.seq):
             os.kill(os.getpid(), signal.Signals[name or "SIGKILL"])
@@ -108,8 +109,8 @@ class Engine(TokenSteps, KeySteps):
         """The signer's signature over `entry`'s bytes, inside the HSM, as the next line (seals.py);
         seal lines are journal-only: front ends are not told of them."""
         signature = await self.service.call(self.service.sign, self._sealer, entry.raw)
-        self._append(Kind.SEALED, f"line {entry.seq} sealed by the ceremony signer",
-                     seal_data(entry, signature))
+        await self._append(Kind.SEALED, f"line {entry.seq} sealed by the ceremony signer",
+                           seal_data(entry, signature))
 
     def _start(self, step: Step) -> None:
         """A step begins: told to the front end (transient, not journaled) and named if an
@@ -129,19 +130,20 @@ class Engine(TokenSteps, KeySteps):
         """
         self._check_pin_sources()
         await self._take_token()
-        with self._closing_on_error():
-            await self._labels_free()
-            _, unusable = check_output(self.directory)
-            if unusable is not None:
-                raise unusable
-            self._create_directory()
+        await self._closing_on_error(self._prepare())
         return await self._steps(resuming=False)
+
+    async def _prepare(self) -> None:
+        await self._labels_free()
+        _, unusable = await off_loop(check_output, self.directory)
+        if unusable is not None:
+            raise unusable
+        await off_loop(self._create_directory)
 
     async def resume(self) -> Outcome:
         """Finish an interrupted ceremony from its journal."""
         await self._take_token()
-        with self._closing_on_error():
-            await self._read_state(aborting=False)
+        await self._closing_on_error(self._read_state(aborting=False))
         return await self._steps(resuming=True)
 
     async def abort(self) -> int:
@@ -177,22 +179,23 @@ class Engine(TokenSteps, KeySteps):
                 await self._withdraw(path)
             return len(doomed)
         finally:
-            self._close()
+            await self._close()
 
     # -- the steps ----------------------------------------------------------------------------
 
-    @contextmanager
-    def _closing_on_error(self):
+    async def _closing_on_error(self, work) -> None:
         try:
-            yield
+            await work
         except BaseException:
-            self._close()
+            await self._close()
             raise
 
-    def _close(self) -> None:
+    async def _close(self) -> None:
+        """Log out and release the token (on the HSM thread, after any call in flight), then
+        close the journal."""
         try:
             if self.service is not None:
-                self.service.close()
+                await self.service.call(self.service.close)
         finally:
             if self.journal is not None:
                 self.journal.close()
@@ -201,8 +204,8 @@ class Engine(TokenSteps, KeySteps):
         """The journal's state, its seals checked with the token's signer (no PIN needed)."""
         service = self.service
         self._seal_key = await service.call(service.signer_public)
-        self.state, torn = read_state(self.directory, self.plan, self._seal_key,
-                                      aborting=aborting)
+        self.state, torn = await off_loop(read_state, self.directory, self.plan,
+                                          self._seal_key, aborting=aborting)
         self.journal = Journal.open_existing(self.files.journal,
                                              drop_torn_tail=torn is not None)
 
@@ -218,25 +221,26 @@ class Engine(TokenSteps, KeySteps):
                 await self._log_started()
             return await self._all_steps()
         except CeremonyError as error:
-            self._journal_stop(Kind.STEP_FAILED, f"stopped: {error.message}", code=error.code,
+            await self._journal_stop(Kind.STEP_FAILED, f"stopped: {error.message}", code=error.code,
                                error=error.message, hint=error.hint)
             raise
         except (asyncio.CancelledError, KeyboardInterrupt) as stop:
             cause = stop.args[0] if isinstance(stop, asyncio.CancelledError) and stop.args \
                 else "SIGINT"
-            self._journal_stop(Kind.INTERRUPTED, f"interrupted ({cause}) while {self._doing}",
+            await self._journal_stop(Kind.INTERRUPTED, f"interrupted ({cause}) while {self._doing}",
                                step=self._doing, cause=cause)
             raise
         finally:
-            self._close()
+            await self._close()
 
-    def _journal_stop(self, kind: Kind, message: str, **data) -> None:
+    async def _journal_stop(self, kind: Kind, message: str, **data) -> None:
         """Journal why the run stopped, unsealed (nothing is done on its strength), when the
         journal can still take a line; the error that stopped the run is what gets reported."""
         if self.journal is None or self.journal.closed:
             return
         try:
-            self.emit(Event.make(kind, message, self._append(kind, message, data).seq, **data))
+            entry = await self._append(kind, message, data)
+            self.emit(Event.make(kind, message, entry.seq, **data))
         except CeremonyError:
             pass
 
@@ -319,19 +323,14 @@ class Engine(TokenSteps, KeySteps):
 
     async def _finish(self) -> Outcome:
         self._start(steps.DOCUMENTS)
-        draft = self.record.draft(self.journal)
-        catalog = load_catalog()
-        write_all_exclusive({
-            self.files / RUNBOOK: runbook_markdown(draft, catalog).encode(),
-            self.files / REPORT: report_markdown(draft, catalog).encode(),
-        })
+        await off_loop(self._write_documents)
         await self.log(Kind.DOCUMENTS_WRITTEN, "runbook.md and report.md written")
         self._start(steps.SIGN)
-        record = self.record.final(self.journal, self.files.outputs())
+        record = self.record.final(self.journal, await off_loop(self.files.outputs))
         data = canonical(record)
         service = self.service
         signature = await service.call(service.sign, self.record.signer_ref, data)
-        write_all_exclusive({
+        await off_loop(write_all_exclusive, {
             self.files.record: data,
             self.files.signature: signature,
             self.files.signer: signer_pem(self.record.signer_facts.public_der),
@@ -340,8 +339,8 @@ class Engine(TokenSteps, KeySteps):
         await self.log(Kind.RECORD_SIGNED, "record.json signed inside the HSM", sha256=record_sha)
         self._start(steps.VERIFY)
         fingerprint = self.record.signer_facts.fingerprint
-        verify_ceremony(self.directory, signer=fingerprint,
-                        previous=self.plan.ceremony.previous_record)
+        await off_loop(verify_ceremony, self.directory, signer=fingerprint,
+                       previous=self.plan.ceremony.previous_record)
         await self.log(Kind.VERIFIED, "record signature, journal and every file verified in "
                        "software")
         await self.log(Kind.CEREMONY_COMPLETED, f"ceremony {self.plan.ceremony.id} completed",
@@ -350,4 +349,12 @@ class Engine(TokenSteps, KeySteps):
         return Outcome(self.directory, record_sha, fingerprint, self.record.signer_created,
                        self.journal.entries, self.journal.head)
 
-
+    def _write_documents(self) -> None:
+        """runbook.md and report.md, rendered from the record as drafted (blocking: run off
+        the loop)."""
+        draft = self.record.draft(self.journal)
+        catalog = load_catalog()
+        write_all_exclusive({
+            self.files / RUNBOOK: runbook_markdown(draft, catalog).encode(),
+            self.files / REPORT: report_markdown(draft, catalog).encode(),
+        })

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from ceremony.awaiting import settled
+
 T = TypeVar("T")
 
 THREAD_NAME = "hsm"
@@ -51,5 +53,11 @@ def run(fn: Callable[..., T], *args, **kwargs) -> T:
 
 
 async def call(fn: Callable[..., T], *args, **kwargs) -> T:
-    """Await `fn` on the HSM thread without blocking the event loop."""
-    return await asyncio.wrap_future(submit(fn, *args, **kwargs))
+    """Await `fn` on the HSM thread without blocking the event loop.
+
+    Cancelled while `fn` runs (Ctrl-C during a key generation), it still waits, without
+    blocking the loop, for `fn` to end before the cancellation goes on: a PKCS#11 call cannot
+    be stopped halfway, and what follows a cancellation (journaling it, closing the session)
+    must not run while the token is still busy with it.
+    """
+    return await settled(asyncio.wrap_future(submit(fn, *args, **kwargs)))

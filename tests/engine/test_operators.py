@@ -28,7 +28,7 @@ class Terminal:
         self.answers = list(answers)
         self.screen = []
 
-    def ask(self, text):
+    async def ask(self, text):
         self.screen.append(text)
         return self.answers.pop(0) + "\n"
 

@@ -76,7 +76,7 @@ def run_with_people(plan: Path, env, at_first_question) -> CeremonyError:
     answers = iter(ANSWERS)
     asked = []
 
-    def ask(text):
+    async def ask(text):
         if not asked:
             at_first_question()
         asked.append(text)
