@@ -487,7 +487,7 @@ class NoBackendKeyring(MemoryKeyring):
 
 
 class PlaintextChain(ChainerBackend):
-    backends = [MemoryKeyring(), PlaintextKeyring()]
+    backends = (MemoryKeyring(), PlaintextKeyring())
 
 
 @pytest.fixture
