@@ -488,7 +488,7 @@ class NoBackendKeyring(MemoryKeyring):
 
 
 class PlaintextChain(ChainerBackend):
-    backends = [MemoryKeyring(), PlaintextKeyring()]
+    backends = (MemoryKeyring(), PlaintextKeyring())
 
 
 @pytest.fixture

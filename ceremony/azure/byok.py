@@ -58,16 +58,28 @@ def build_byok(kid: Kid, ciphertext: bytes, generator: str) -> bytes:
 
 def parse_byok(data: bytes, source: str) -> ByokPackage:
     """Parse and check the structure of a `.byok` file; `source` names it in errors."""
+    document = _json_document(data, source)
+    _exact_fields(document, _FIELDS, source, "")
+    _exact_fields(document["header"], _HEADER_FIELDS, source, "header")
+    _check_constants(document, source)
+    kid = document["header"]["kid"]
+    _check_kid(kid, source)
+    return ByokPackage(kid=kid, ciphertext=_ciphertext(document["ciphertext"], source),
+                       generator=_generator(document["generator"], source))
+
+
+def _json_document(data: bytes, source: str):
     try:
-        document = strict_json.loads(data)
+        return strict_json.loads(data)
     except strict_json.DuplicateMember as err:
         raise _bad(source, "byok-fields", f"has field {err.name} twice") from None
     except strict_json.Ambiguous as err:
         raise _bad(source, "byok-not-json", err.problem) from None
     except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError, deep nesting
         raise _bad(source, "byok-not-json", "is not valid JSON") from None
-    _exact_fields(document, _FIELDS, source, "")
-    _exact_fields(document["header"], _HEADER_FIELDS, source, "header")
+
+
+def _check_constants(document: dict, source: str) -> None:
     header = document["header"]
     for code, name, value, expected in (
         ("byok-schema-version", "schema_version", document["schema_version"], SCHEMA_VERSION),
@@ -78,27 +90,33 @@ def parse_byok(data: bytes, source: str) -> ByokPackage:
             raise _bad(
                 source, code, f"has {name} {json.dumps(value)}, expected {json.dumps(expected)}"
             )
-    if not isinstance(header["kid"], str):
+
+
+def _check_kid(kid: object, source: str) -> None:
+    if not isinstance(kid, str):
         raise _bad(source, "byok-kid-invalid", "has a header kid that is not a string")
     try:
-        canonical = parse_kid(header["kid"]).url
+        canonical = parse_kid(kid).url
     except BadInputError as err:
         raise BadInputError(
             "byok-kid-invalid", f"BYOK file {source} header: {err.message}", err.hint
         ) from None
-    if header["kid"] != canonical:
+    if kid != canonical:
         # This tool writes the canonical kid; anything else was written by someone else.
         raise _bad(source, "byok-kid-invalid",
-                   f"has header kid {json.dumps(header['kid'])}, which is not written as "
-                   f"{canonical}")
-    text = document["ciphertext"]
+                   f"has header kid {json.dumps(kid)}, which is not written as {canonical}")
+
+
+def _ciphertext(text: object, source: str) -> bytes:
     if not isinstance(text, str) or not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
         raise _bad(source, "byok-ciphertext", "has a ciphertext that is not unpadded base64url")
-    generator = document["generator"]
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _generator(generator: object, source: str) -> str:
     if not isinstance(generator, str) or not generator.strip():
         raise _bad(source, "byok-generator", "has an empty or non-text generator")
-    ciphertext = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    return ByokPackage(kid=header["kid"], ciphertext=ciphertext, generator=generator)
+    return generator
 
 
 # What no check in software can show: only the KEK's private key, in the vault, unwraps it.

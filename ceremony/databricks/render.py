@@ -63,10 +63,7 @@ def coverage_table(report: CoverageReport) -> str:
 
 
 def _coverage_detail(entry: CoverageEntry) -> str:
-    if entry.status == "covered":
-        detail = f"Key {entry.key} via {entry.feature}"
-    else:
-        detail = entry.reason
+    detail = f"Key {entry.key} via {entry.feature}" if entry.status == "covered" else entry.reason
     return " ".join((f"{_cap(entry.location)}. {detail}.", *entry.notes))
 
 

@@ -73,7 +73,7 @@ def _participants(record: dict, catalog: Catalog) -> list[str]:
             lines.append(f"  - {ack['time']} ({how}): {ack['statement']}")
         if not person["acknowledgements"]:
             lines.append("  - no acknowledgement in the record")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _token(record: dict, catalog: Catalog) -> list[str]:
@@ -101,7 +101,7 @@ def _self_test(record: dict, catalog: Catalog) -> list[str]:
         f"- Zero padding before wrapping: {f'{padding} bytes in the test' if padding else 'none'}",
     ]
     lines += [f"- **Warning:** {warning}" for warning in test["warnings"]]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _keks(record: dict, catalog: Catalog) -> list[str]:
@@ -161,7 +161,7 @@ def _key_details(record: dict, catalog: Catalog, key: dict) -> list[str]:
     if key["fingerprint_sha256"]:
         digest = key["fingerprint_sha256"]
         lines += ["", "SHA-256 of the public key:", "", *fingerprint_lines(digest)]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _attribute(value: object) -> str:
@@ -228,7 +228,7 @@ def table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
     """A Markdown table; pipes in values are escaped."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in rows]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def key_type(key: dict) -> str:

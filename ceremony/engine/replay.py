@@ -171,9 +171,10 @@ class CeremonyState:
             relative = path.relative_to(directory).as_posix()
             if not path.is_file() or relative in (layout.PLAN, layout.JOURNAL):
                 continue
-            if path.name.endswith(".part") or relative in REDONE_AT_THE_END:
-                found.append(path)
-            elif relative.startswith(f"{layout.KEYS}/") and relative not in journaled:
+            unjournaled_key_file = (relative.startswith(f"{layout.KEYS}/")
+                                    and relative not in journaled)
+            if (path.name.endswith(".part") or relative in REDONE_AT_THE_END
+                    or unjournaled_key_file):
                 found.append(path)
         return found
 

@@ -7,6 +7,7 @@ value of an AES key. Nothing here reads CKA_VALUE or private components (invaria
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -137,11 +138,19 @@ def own_objects(session, ref: KeyRef, token_label: str) -> list:
     return found
 
 
+@dataclass(frozen=True)
+class WrappedKey:
+    """A key-transfer blob and what unwraps it on the token."""
+
+    blob: bytes
+    unwrapping_label: str  # the label of the token AES key the blob is wrapped under
+    mechanism: Mechanism  # the AES-KWP mechanism the wrap self-test chose
+
+
 def import_wrapped(
-    session, spec: KeySpec, label: str, policy: Policy, token_label: str, key_id: bytes,
-    unwrapping_label: str, blob: bytes, kwp,
-) -> KeyRef:
-    """Unwrap an RSA PKCS#8 key-transfer blob (AES-KWP under a token AES key) into a token key.
+    session, ref: KeyRef, policy: Policy, token_label: str, wrapped: WrappedKey,
+) -> None:
+    """Unwrap an RSA PKCS#8 key-transfer blob (AES-KWP under a token AES key) into token key `ref`.
 
     The unwrapped private key gets the same policy template as a generated one; its public
     half is made from the private object's public attributes (modulus and exponent), so the
@@ -149,28 +158,28 @@ def import_wrapped(
     LOCAL=false and ALWAYS_SENSITIVE=false, and the record says so.
     """
     require_hsm_thread()
-    refuse_existing_label(session, label, token_label)
-    unwrappers = find_objects(session, {A.CLASS: ObjectClass.SECRET_KEY, A.LABEL: unwrapping_label})
+    refuse_existing_label(session, ref.label, token_label)
+    unwrappers = find_objects(
+        session, {A.CLASS: ObjectClass.SECRET_KEY, A.LABEL: wrapped.unwrapping_label})
     if len(unwrappers) != 1:
         raise TokenError(
             "unwrap-key-not-found",
             f"token {token_label} holds {len(unwrappers)} secret keys labelled "
-            f"{unwrapping_label!r}; expected exactly one to unwrap key {label!r}",
+            f"{wrapped.unwrapping_label!r}; expected exactly one to unwrap key {ref.label!r}",
             "Give the label of the AES key the key-transfer file was wrapped under",
         )
-    template = templates.private_template(spec, label, key_id, policy)
+    template = templates.private_template(ref.spec, ref.label, ref.key_id, policy)
     # A private key's template must not name public-key usages (DESIGN.md section 5), and
     # SoftHSM 2.6.1 refuses CKA_MODIFIABLE in an unwrap template (AttributeReadOnly): an
     # imported key stays MODIFIABLE=true, which its attribute snapshot shows.
     template.update({A.ENCRYPT: DEFAULT, A.WRAP: DEFAULT, A.VERIFY: DEFAULT,
                      A.MODIFIABLE: DEFAULT})
     private = unwrappers[0].unwrap_key(
-        ObjectClass.PRIVATE_KEY, KeyType.RSA, blob, mechanism=kwp, template=template,
+        ObjectClass.PRIVATE_KEY, KeyType.RSA, wrapped.blob, mechanism=wrapped.mechanism,
+        template=template,
     )
-    ref = KeyRef(label=label, key_id=key_id, spec=spec)
     _add_rsa_public_half(session, ref, private)
     check_readback(session, ref, token_label)
-    return ref
 
 
 def _add_rsa_public_half(session, ref: KeyRef, private) -> None:

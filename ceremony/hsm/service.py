@@ -249,10 +249,10 @@ class HsmService:
                 "Run the self-test before importing",
             )
         with translated(f"importing {spec} key {label!r} on token {self.token_label}"):
-            return keys.import_wrapped(
-                self._require_session(), spec, label, policy, self.token_label, key_id,
-                unwrapping_label, blob, self._kwp,
-            )
+            ref = KeyRef(label=label, key_id=key_id, spec=spec)
+            keys.import_wrapped(self._require_session(), ref, policy, self.token_label,
+                                keys.WrappedKey(blob, unwrapping_label, self._kwp))
+            return ref
 
     @hsm_method
     def adopt(self, ref: KeyRef) -> None:

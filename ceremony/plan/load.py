@@ -315,9 +315,9 @@ class _Checker:
         if path_is(directory, Path.exists) and not path_is(directory, Path.is_dir):
             table.problem("directory", f"{directory} is not a directory")
         elif (not self.resuming and ceremony is not None and ceremony.id
-              and FILE_NAME.fullmatch(ceremony.id)):
-            if path_is(directory / ceremony.id, Path.exists):
-                table.problem("directory", f"{directory / ceremony.id} already exists: ceremony "
-                                           f"{ceremony.id} was run there; choose a new "
-                                           "ceremony.id or output.directory")
+              and FILE_NAME.fullmatch(ceremony.id)
+              and path_is(directory / ceremony.id, Path.exists)):
+            table.problem("directory", f"{directory / ceremony.id} already exists: ceremony "
+                                       f"{ceremony.id} was run there; choose a new "
+                                       "ceremony.id or output.directory")
         return Output(directory)

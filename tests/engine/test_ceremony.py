@@ -18,8 +18,9 @@ from ceremony.digests import sha256_hex
 from ceremony.errors import VerificationError
 from ceremony.keyspec import KeySpec
 from ceremony.record.verify import verify_ceremony
-from tests.conftest import PIN_ENV, SO_PIN, TOKEN, USER_PIN, token_labels
+from tests.conftest import PIN_ENV, SO_PIN, TOKEN, USER_PIN, logged_in, token_labels
 from tests.support.rehearsal import example_plan, make_vault, small_plan
+from tests.support.terminal import run_on_terminal
 
 
 @pytest.fixture
@@ -141,17 +142,39 @@ def test_a_second_ceremony_on_the_same_token_is_refused(vault, token_store, tmp_
         holder.communicate("\n", timeout=30)
 
 
-def test_split_user_pin_is_entered_in_parts(vault, token_store, tmp_path, capsys):
+def test_split_user_pin_is_entered_in_parts(vault, token_store, tmp_path):
+    """Each custodian types their part at the terminal, in plan order, with echo off; no part
+    reaches any file (ceremony directory, plan, token store)."""
     _, kek = vault
+    parts = (b"cid-part-7", b"cora-part-3")  # distinct enough to find in any file
+    service = logged_in(token_store)
+    service.in_session(lambda session: session.set_pin(USER_PIN, b"".join(parts).decode()))
+    service.close()
     plan = small_plan(tmp_path / "plan", kek)
-    text = plan.read_text().replace(
+    plan.write_text(plan.read_text().replace(
         'user_pin = "env:CEREMONY_USER_PIN"',
-        'user_pin = { parts = [{ custodian = "Cid", source = "env:PIN_PART_CID" },\n'
-        '                      { custodian = "Cora", source = "env:PIN_PART_CORA" }] }')
-    plan.write_text(text)
-    env = {**token_store.env, "CEREMONY_SO_PIN": SO_PIN,
-           "PIN_PART_CID": USER_PIN[:3], "PIN_PART_CORA": USER_PIN[3:]}
-    assert main(["run", str(plan), "--yes"], env=env) == 0
+        'user_pin = { parts = [{ custodian = "Cid", source = "prompt" },\n'
+        '                      { custodian = "Cora", source = "prompt" }] }'))
+    code, shown = run_on_terminal(
+        ["run", str(plan)], {**token_store.env, "CEREMONY_SO_PIN": SO_PIN},
+        [(b"compare this with the KEK fingerprint", b"yes"),
+         (b"PIN for Cid (user PIN part 1 of 2): ", parts[0]),
+         (b"PIN for Cora (user PIN part 2 of 2): ", parts[1]),
+         (b"Type yes once", b"yes"), (b"Type yes once", b"yes"),
+         (b"Ada (administrator), type your name", b"Ada"),
+         (b"Wes (witness), type your name", b"Wes"),
+         (b"Type Yes to go on", b"Yes")],
+        end=b"ceremony small completed")
+    assert code == 0
+    assert shown.count(b"PIN for ") == 2  # the two parts, asked once each, Cid first
+    record = json.loads((tmp_path / "plan" / "out" / "small" / "record.json").read_bytes())
+    custodians = [p["name"] for p in record["participants"] if p["role"] == "custodian"]
+    assert custodians == ["Cid", "Cora"]
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(files) > 20  # the ceremony's files, the plan, the token store
+    for part in parts:
+        assert part not in shown
+        assert [f for f in files if part in f.read_bytes()] == []
 
 
 def test_wrong_user_pin_fails_with_exit_3_and_no_pin_in_the_journal(

@@ -2,11 +2,7 @@
 
 import asyncio
 import json
-import os
-import pty
 import re
-import select
-import sys
 
 import pytest
 from pkcs11 import TokenFlag
@@ -19,6 +15,7 @@ from ceremony.hsm.service import HsmService
 from ceremony.plan.load import load_plan
 from tests.conftest import PIN_ENV, SO_PIN, USER_PIN
 from tests.support.rehearsal import make_vault, small_plan
+from tests.support.terminal import run_on_terminal
 
 
 class Terminal:
@@ -89,35 +86,17 @@ def test_interactive_cli_run_on_a_real_terminal(token_store, tmp_path):
     plan.write_text(plan.read_text().replace('user_pin = "env:CEREMONY_USER_PIN"',
                                              'user_pin = "prompt"'))
     env = {**token_store.env, "CEREMONY_SO_PIN": SO_PIN}
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: its controlling terminal is the pty
-        os.execve(sys.executable, [sys.executable, "-m", "ceremony", "run", str(plan)], env)
-    screen = b""
-
-    def until(text: bytes) -> None:
-        nonlocal screen
-        while text not in screen:
-            ready, _, _ = select.select([fd], [], [], 60)
-            assert ready, f"no {text!r} on the terminal; it shows:\n{screen.decode()}"
-            screen += os.read(fd, 4096)
-
-    transcript = b""
-    for prompt, answer in [(b"compare this with the KEK fingerprint", b"yes"),
-                           (b"PIN for user of token test: ", USER_PIN.encode()),
-                           (b"Type yes once", b"yes"), (b"Type yes once", b"yes"),
-                           (b"Ada (administrator), type your name", b"Ada"),
-                           (b"Wes (witness), type your name", b"Wes"),
-                           (b"Type Yes to go on", b"Yes")]:
-        until(prompt)
-        transcript += screen
-        screen = screen[screen.index(prompt) + len(prompt):]
-        os.write(fd, answer + b"\n")
-    until(b"ceremony small completed")
-    transcript += screen
-    assert USER_PIN.encode() not in transcript  # typed with echo off
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 0
+    code, shown = run_on_terminal(
+        ["run", str(plan)], env,
+        [(b"compare this with the KEK fingerprint", b"yes"),
+         (b"PIN for user of token test: ", USER_PIN.encode()),
+         (b"Type yes once", b"yes"), (b"Type yes once", b"yes"),
+         (b"Ada (administrator), type your name", b"Ada"),
+         (b"Wes (witness), type your name", b"Wes"),
+         (b"Type Yes to go on", b"Yes")],
+        end=b"ceremony small completed")
+    assert USER_PIN.encode() not in shown  # typed with echo off
+    assert code == 0
     record = json.loads((tmp_path / "plan" / "out" / "small" / "record.json").read_bytes())
     assert record["operator"] == {"kind": "tty", "scripted": False}
 

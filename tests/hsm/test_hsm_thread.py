@@ -26,9 +26,9 @@ def test_every_pkcs11_frame_runs_on_the_hsm_thread(token_store):
     seen = []
 
     def profile(frame, event, arg):
-        if event == "call" and "pkcs11" in frame.f_code.co_filename:
-            if frame.f_code.co_name != "<module>":
-                seen.append((threading.current_thread().name, frame.f_code.co_name))
+        if (event == "call" and "pkcs11" in frame.f_code.co_filename
+                and frame.f_code.co_name != "<module>"):
+            seen.append((threading.current_thread().name, frame.f_code.co_name))
 
     sys.setprofile(profile)
     threading.setprofile(profile)

@@ -1,9 +1,14 @@
 """Login as user or SO: wrong PIN messages with the token's retry flags, and PIN hygiene."""
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pkcs11 import Attribute as A
 
 from ceremony.errors import TokenError
+from ceremony.hsm import wrap
 from ceremony.hsm.service import ROLE_FLAGS
+from ceremony.hsm.templates import Policy
+from ceremony.keyspec import KeySpec
 from ceremony.secret import SecretPin
 from tests.conftest import SO_PIN, USER_PIN
 
@@ -19,9 +24,24 @@ def test_user_login_and_logout(service):
     service.login(SecretPin(USER_PIN))
 
 
-def test_so_login(service):
+def test_so_login_may_mark_a_key_trusted_and_is_no_user_login(service):
+    """Only the SO may set CKA_TRUSTED; the SO's session holds no user login, so the token
+    refuses it a private key; after the SO logs out the user logs in and is refused CKA_TRUSTED."""
+    kek = rsa.generate_private_key(65537, 2048).public_key()
     service.login(SecretPin(SO_PIN), so=True)
+    made = service.in_session(wrap.create_kek, kek, True)
+    assert service.in_session(lambda _session: made[A.TRUSTED]) is True
+    with pytest.raises(TokenError) as caught:
+        service.generate(KeySpec("aes", 256), "so-made", Policy.TRUSTED)
+    assert caught.value.code == "not-logged-in"
+    assert "UserNotLoggedIn" in caught.value.message
     service.logout()
+
+    service.login(SecretPin(USER_PIN))
+    with pytest.raises(TokenError) as caught:
+        service.in_session(wrap.create_kek, kek, True)
+    assert "AttributeReadOnly" in caught.value.message
+    assert service.label_free("so-made")
 
 
 @pytest.mark.parametrize("so", [False, True], ids=["user", "SO"])

@@ -457,7 +457,7 @@ def test_a_truncated_journal(ceremony, capsys):
 
 def test_a_journal_cut_mid_line(ceremony, capsys):
     lines = journal_lines(ceremony)
-    write_journal(ceremony, lines[:9] + [lines[9][:20]])
+    write_journal(ceremony, [*lines[:9], lines[9][:20]])
     assert fails(ceremony, capsys) == error(
         f"{ceremony.directory}/journal.jsonl line 10 is incomplete: no newline ends it",
         "A crash during a write leaves a torn last line; resuming offers to drop it",

@@ -145,7 +145,7 @@ def build_ceremony(parent: Path, *, previous: Path | None = None) -> SyntheticCe
     })
     last = journal.append("documents-written", {"files": ["runbook.md", "report.md"]})
     assert journal.journal.entries == RECORD_COVERS
-    record = _record(directory, journal.journal, keys, signer, previous, ack.time, last.time)
+    record = _record(directory, journal, keys, previous, ack.time, last.time)
     data = canonical(record)
     write_all_exclusive({
         directory / "record.json": data,
@@ -219,7 +219,8 @@ def _export_key(directory: Path, journal: _SealedJournal, key: _Key, index: int)
     }
 
 
-def _record(directory, journal, keys, signer, previous, ack_time, completed) -> dict:
+def _record(directory, sealed: _SealedJournal, keys, previous, ack_time, completed) -> dict:
+    journal, signer = sealed.journal, sealed.signer
     started = json.loads((directory / "journal.jsonl").read_bytes().split(b"\n")[0])["time"]
     report = coverage(load_catalog(), {"managed-services": "managed-services"})
     return {
