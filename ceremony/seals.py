@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ceremony.engine.events import Kind
+from ceremony.engine.events import EventKind, JournalSealed
 from ceremony.errors import VerificationError
 from ceremony.journal import Entry
 
@@ -37,7 +37,7 @@ def not_believed(entries: list[Entry]) -> list[tuple[int, int]]:
     ranges = []
     for entry in entries:
         sealed = entry.data.get("sealed_lines")
-        if entry.type == Kind.RESUMED and type(sealed) is int and sealed + 1 < entry.seq:
+        if entry.type == EventKind.RESUMED and type(sealed) is int and sealed + 1 < entry.seq:
             ranges.append((sealed + 1, entry.seq - 1))
     return ranges
 
@@ -48,9 +48,9 @@ def believed(entries: list[Entry]) -> list[Entry]:
     return [e for e in entries if not any(first <= e.seq <= last for first, last in ranges)]
 
 
-def seal_data(entry: Entry, signature: bytes) -> dict:
-    """The data of the seal line that follows `entry`."""
-    return {"line": entry.seq, "signature": base64.b64encode(signature).decode("ascii")}
+def seal_data(entry: Entry, signature: bytes) -> JournalSealed:
+    """The payload of the seal line that follows `entry`."""
+    return JournalSealed(entry.seq, base64.b64encode(signature).decode("ascii"))
 
 
 def check_seals(
@@ -64,7 +64,7 @@ def check_seals(
     """
     covered = 0
     for index, entry in enumerate(entries):
-        if entry.type != Kind.SEALED:
+        if entry.type != EventKind.SEALED:
             continue
         if signer is None:
             raise VerificationError(

@@ -14,7 +14,7 @@ from ceremony.cli import main
 from ceremony.commands.progress import Narrator
 from ceremony.commands.tty import TtyOperator
 from ceremony.engine.decisions import signed_off
-from ceremony.engine.events import Event, Kind
+from ceremony.engine.events import Event, WarningGiven
 from ceremony.errors import BadInputError, ExitCode, StepFailed, printable
 from ceremony.plan.fields import ONE_LINE_RULE
 
@@ -94,7 +94,7 @@ def test_a_plan_path_with_an_escape_is_one_line_per_problem(tmp_path, capsys):
 
 def test_narration_is_one_line_per_event(capsys):
     with Narrator(as_json=False, total=0, live=False) as narrator:
-        narrator.event(Event(Kind.WARNING, "token label lab\n\x1b[2Jel", seq=7))
+        narrator.event(Event(WarningGiven(), "token label lab\n\x1b[2Jel", seq=7))
     assert capsys.readouterr().err == "[  7] warning: token label lab\\n\\x1b[2Jel\n"
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import sys
 
-from ceremony.engine.events import Event, Kind
+from ceremony.engine.events import Event, EventKind
 from ceremony.errors import printable
 
-TRANSIENT = (Kind.STEPS_PLANNED, Kind.STEP_STARTED)  # for front ends; not journal lines
+TRANSIENT = (EventKind.STEPS_PLANNED, EventKind.STEP_STARTED)  # for front ends; not journal lines
 
 
 class Narrator:
@@ -50,7 +50,7 @@ class Narrator:
         if event.kind in TRANSIENT:
             self._step(event)
             return
-        prefix = "warning: " if event.kind is Kind.WARNING else ""
+        prefix = "warning: " if event.kind is EventKind.WARNING else ""
         line = printable(f"[{event.seq:>3}] {prefix}{event.message}")  # one line, no escapes
         if self._progress is not None:
             self._progress.console.print(line, markup=False, highlight=False)
@@ -60,7 +60,7 @@ class Narrator:
     def _step(self, event: Event) -> None:
         if self._progress is None:
             return
-        if event.kind is Kind.STEPS_PLANNED:
+        if event.kind is EventKind.STEPS_PLANNED:
             self._progress.update(self._task, total=len(event.data["steps"]), completed=0)
         else:
             self._progress.update(self._task, advance=1, description=printable(event.message))

@@ -24,7 +24,8 @@ from ceremony.digests import sha256_hex
 from ceremony.documents.report import report_markdown
 from ceremony.documents.runbook import runbook_markdown
 from ceremony.engine import decisions, steps
-from ceremony.engine.events import Event, Kind
+from ceremony.engine import events as ev
+from ceremony.engine.events import Event, Payload
 from ceremony.engine.key_steps import KeySteps, abort_question
 from ceremony.engine.operator import Operator
 from ceremony.engine.replay import CeremonyState, genesis_of, read_state
@@ -81,7 +82,7 @@ class Engine(TokenSteps, KeySteps):
         self.journal: Journal | None = None
         self.service: HsmService | None = None
         self.state: CeremonyState | None = None
-        self.record = RecordBuilder(plan, operator)
+        self.builder = RecordBuilder(plan, operator)
         self._sealer: KeyRef | None = None  # the signer, once ready: every line is then sealed
         self._seal_key: bytes | None = None  # the signer public key resume checked seals with
         self._doing = "starting"  # the step in progress, named when an interruption stops it
@@ -89,17 +90,18 @@ class Engine(TokenSteps, KeySteps):
 
     # -- journal ------------------------------------------------------------------------------
 
-    async def log(self, kind: Kind, message: str, **data) -> Entry:
+    async def _journal_event(self, payload: Payload, message: str) -> Entry:
         """Journal one line (fsync'd), tell the front end, and seal it once the signer is ready."""
-        entry = await self._append(kind, message, data)
-        self.emit(Event.make(kind, message, entry.seq, **data))
+        entry = await self._append(payload, message)
+        self.emit(Event(payload, message, entry.seq))
         if self._sealer is not None:
             await self._seal(entry)
         return entry
 
-    async def _append(self, kind: Kind, message: str, data: dict) -> Entry:
+    async def _append(self, payload: Payload, message: str) -> Entry:
         """One journal line, written and fsync'd off the event loop."""
-        entry = await off_loop(self.journal.append, str(kind), {"message": message, **data})
+        entry = await off_loop(self.journal.append, str(payload.kind),
+                               {"message": message, **payload.to_data()})
         seq, _, name = self.env.get(KILL_HOOK, "").partition(":")
         if seq == str(entry.seq):
             os.kill(os.getpid(), signal.Signals[name or "SIGKILL"])
@@ -109,14 +111,14 @@ class Engine(TokenSteps, KeySteps):
         """The signer's signature over `entry`'s bytes, inside the HSM, as the next line (seals.py);
         seal lines are journal-only: front ends are not told of them."""
         signature = await self.service.call(self.service.sign, self._sealer, entry.raw)
-        await self._append(Kind.SEALED, f"line {entry.seq} sealed by the ceremony signer",
-                           seal_data(entry, signature))
+        await self._append(seal_data(entry, signature),
+                           f"line {entry.seq} sealed by the ceremony signer")
 
     def _start(self, step: Step) -> None:
         """A step begins: told to the front end (transient, not journaled) and named if an
         interruption stops it."""
         self._doing = step.title
-        self.emit(Event.make(Kind.STEP_STARTED, step.title, step=step.id))
+        self.emit(Event(ev.StepStarted(step.id), step.title))
 
     # -- entry points -------------------------------------------------------------------------
     # Each takes the token lock before it touches the ceremony directory: the lock is what
@@ -164,15 +166,15 @@ class Engine(TokenSteps, KeySteps):
             doomed = await self._present_keys()
             packages = self.files.packages()
             if doomed or packages:
-                action = abort_question(self.record.token.label, doomed, packages,
+                action = abort_question(self.builder.token.label, doomed, packages,
                                          self.directory)
                 decisions.irreversible_confirmed(
                     await self.operator.confirm_irreversible(action), action)
             if not self.state.aborted:
-                await self.log(Kind.ABORTED, f"ceremony {self.plan.ceremony.id} aborted on "
-                               f"token {self.record.token.label}",
-                               keys=[key.name for key, _ in doomed],
-                               scripted=self.operator.scripted)
+                await self._journal_event(
+                    ev.CeremonyAborted([key.name for key, _ in doomed], self.operator.scripted),
+                    f"ceremony {self.plan.ceremony.id} aborted on token "
+                    f"{self.builder.token.label}")
             for key, facts in doomed:
                 await self._destroy_now(key, facts.ref)
             for path in packages:
@@ -213,58 +215,58 @@ class Engine(TokenSteps, KeySteps):
         try:
             if resuming:
                 self.steps = planned_steps(self.plan, self.state)
-            self.emit(Event.make(Kind.STEPS_PLANNED, f"{len(self.steps)} steps to go",
-                                 steps=[step.to_json() for step in self.steps]))
+            self.emit(Event(ev.StepsPlanned([step.to_json() for step in self.steps]),
+                            f"{len(self.steps)} steps to go"))
             if resuming:
                 await self._log_resumed()
             else:
                 await self._log_started()
             return await self._all_steps()
         except CeremonyError as error:
-            await self._journal_stop(Kind.STEP_FAILED, f"stopped: {error.message}", code=error.code,
-                               error=error.message, hint=error.hint)
+            await self._journal_stop(ev.StepFailure(error.code, error.message, error.hint),
+                                     f"stopped: {error.message}")
             raise
         except (asyncio.CancelledError, KeyboardInterrupt) as stop:
             cause = stop.args[0] if isinstance(stop, asyncio.CancelledError) and stop.args \
                 else "SIGINT"
-            await self._journal_stop(Kind.INTERRUPTED, f"interrupted ({cause}) while {self._doing}",
-                               step=self._doing, cause=cause)
+            await self._journal_stop(ev.Interrupted(self._doing, cause),
+                                     f"interrupted ({cause}) while {self._doing}")
             raise
         finally:
             await self._close()
 
-    async def _journal_stop(self, kind: Kind, message: str, **data) -> None:
+    async def _journal_stop(self, payload: Payload, message: str) -> None:
         """Journal why the run stopped, unsealed (nothing is done on its strength), when the
         journal can still take a line; the error that stopped the run is what gets reported."""
         if self.journal is None or self.journal.closed:
             return
         try:
-            entry = await self._append(kind, message, data)
-            self.emit(Event.make(kind, message, entry.seq, **data))
+            entry = await self._append(payload, message)
+            self.emit(Event(payload, message, entry.seq))
         except CeremonyError:
             pass
 
     async def _log_started(self) -> None:
         """The first line: what identifies the ceremony (identity.py) and what resume checks."""
         plan = self.plan
-        entry = await self.log(
-            Kind.CEREMONY_STARTED, f"ceremony {plan.ceremony.id} started",
+        entry = await self._journal_event(ev.CeremonyStarted(
             ceremony=plan.ceremony.id, plan=str(plan.path.resolve()), plan_sha256=plan.sha256,
             directory=str(self.directory.resolve()),
             keks={kek.name: kek.kek.fingerprint for kek in plan.keks},
-            tool_version=__version__, operator=self.operator.kind)
+            tool_version=__version__, operator=self.operator.kind,
+        ), f"ceremony {plan.ceremony.id} started")
         self.state = CeremonyState(genesis_of(entry, self.journal.path))
 
     async def _log_resumed(self) -> None:
         dropped = self.journal.dropped
-        await self.log(Kind.RESUMED, f"ceremony {self.plan.ceremony.id} resumed",
-                       operator=self.operator.kind, sealed_lines=self.state.sealed,
-                       dropped_torn_line=dropped.data.decode(errors="replace") if dropped
-                       else None)
+        await self._journal_event(ev.Resumed(
+            self.operator.kind, self.state.sealed,
+            dropped.data.decode(errors="replace") if dropped else None,
+        ), f"ceremony {self.plan.ceremony.id} resumed")
         for path in self.state.debris(self.directory):
             path.unlink()
-            await self.log(Kind.FILE_DISCARDED, f"discarded unfinished file {path.name}",
-                           file=str(path.relative_to(self.directory)))
+            await self._journal_event(ev.FileDiscarded(str(path.relative_to(self.directory))),
+                                      f"discarded unfinished file {path.name}")
 
     async def _all_steps(self) -> Outcome:
         await self._confirm_keks()
@@ -311,48 +313,48 @@ class Engine(TokenSteps, KeySteps):
         return data
 
     async def _acknowledgements(self) -> None:
-        statement = self.record.statement()
+        statement = self.builder.statement()
         for person in self.plan.participants:
             if person.role == "custodian" or person.name in self.state.acknowledged:
                 continue
             decisions.signed_off(await self.operator.acknowledge(
                 person.name, person.role, statement), person.name, person.role)
-            await self.log(Kind.ACKNOWLEDGED, f"{person.name} ({person.role}) signed off",
-                           name=person.name, role=person.role, statement=statement,
-                           scripted=self.operator.scripted)
+            await self._journal_event(
+                ev.Acknowledged(person.name, person.role, statement, self.operator.scripted),
+                f"{person.name} ({person.role}) signed off")
 
     async def _finish(self) -> Outcome:
         self._start(steps.DOCUMENTS)
         await off_loop(self._write_documents)
-        await self.log(Kind.DOCUMENTS_WRITTEN, "runbook.md and report.md written")
+        await self._journal_event(ev.DocumentsWritten(), "runbook.md and report.md written")
         self._start(steps.SIGN)
-        record = self.record.final(self.journal, await off_loop(self.files.outputs))
+        record = self.builder.final(self.journal, await off_loop(self.files.outputs))
         data = canonical(record)
         service = self.service
-        signature = await service.call(service.sign, self.record.signer_ref, data)
+        signature = await service.call(service.sign, self.builder.signer_ref, data)
         await off_loop(write_all_exclusive, {
             self.files.record: data,
             self.files.signature: signature,
-            self.files.signer: signer_pem(self.record.signer_facts.public_der),
+            self.files.signer: signer_pem(self.builder.signer_facts.public_der),
         })
         record_sha = sha256_hex(data)
-        await self.log(Kind.RECORD_SIGNED, "record.json signed inside the HSM", sha256=record_sha)
+        await self._journal_event(ev.RecordSigned(record_sha), "record.json signed inside the HSM")
         self._start(steps.VERIFY)
-        fingerprint = self.record.signer_facts.fingerprint
+        fingerprint = self.builder.signer_facts.fingerprint
         await off_loop(verify_ceremony, self.directory, signer=fingerprint,
                        previous=self.plan.ceremony.previous_record)
-        await self.log(Kind.VERIFIED, "record signature, journal and every file verified in "
-                       "software")
-        await self.log(Kind.CEREMONY_COMPLETED, f"ceremony {self.plan.ceremony.id} completed",
-                       directory=str(self.directory), record_sha256=record_sha,
-                       signer_fingerprint=fingerprint)
-        return Outcome(self.directory, record_sha, fingerprint, self.record.signer_created,
+        await self._journal_event(ev.Verified(), "record signature, journal and every file "
+                                  "verified in software")
+        await self._journal_event(
+            ev.CeremonyCompleted(str(self.directory), record_sha, fingerprint),
+            f"ceremony {self.plan.ceremony.id} completed")
+        return Outcome(self.directory, record_sha, fingerprint, self.builder.signer_created,
                        self.journal.entries, self.journal.head)
 
     def _write_documents(self) -> None:
         """runbook.md and report.md, rendered from the record as drafted (blocking: run off
         the loop)."""
-        draft = self.record.draft(self.journal)
+        draft = self.builder.draft(self.journal)
         catalog = load_catalog()
         write_all_exclusive({
             self.files / RUNBOOK: runbook_markdown(draft, catalog).encode(),

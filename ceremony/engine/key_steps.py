@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ceremony.digests import sha256_hex
 from ceremony.engine import decisions, steps
-from ceremony.engine.events import Kind
+from ceremony.engine import events as ev
 from ceremony.engine.export import export_key
 from ceremony.errors import BadInputError, VerificationError
 from ceremony.files import MiB, fsync_dir, output_error, read_file, read_input
@@ -31,14 +31,14 @@ class KeySteps:
         if key.name in self.state.destroy_confirmed:
             # Exported and confirmed for destruction before the interruption: the journal
             # holds its facts, the token may no longer hold the key.
-            self.record.keys[key.name] = self.state.journaled_facts(key)
-            self.record.exported[key.name] = self.state.exported[key.name]
+            self.builder.keys[key.name] = self.state.journaled_facts(key)
+            self.builder.exported[key.name] = self.state.exported[key.name]
             return
         facts = await self._create(key)
         if key.name not in self.state.confirmed:
             await self._readback(key, facts)
         if key.name in self.state.exported:
-            self.record.exported[key.name] = self.state.exported[key.name]
+            self.builder.exported[key.name] = self.state.exported[key.name]
         else:
             await self._export(key, facts)
 
@@ -51,9 +51,9 @@ class KeySteps:
         self._check_known_fingerprint(key, facts)
         if key.name not in self.state.created:
             verb = "imported" if key.origin == "import" else "created"
-            await self.log(Kind.KEY_CREATED, f"key {key.name} ({key.spec}) {verb} as "
-                           f"{key.label}", **_facts_json(key, facts))
-        self.record.keys[key.name] = facts
+            await self._journal_event(_created(key, facts),
+                                      f"key {key.name} ({key.spec}) {verb} as {key.label}")
+        self.builder.keys[key.name] = facts
         return facts
 
     async def _readback(self, key: KeyEntry, facts: KeyFacts) -> None:
@@ -62,14 +62,14 @@ class KeySteps:
         custodian = self.plan.with_role("custodian")[0].name
         value = facts.fingerprint or facts.kcv
         if value is None:  # an AES key on a token without CKA_CHECK_VALUE
-            await self.log(Kind.WARNING, f"key {key.name}: {facts.kcv_note}")
+            await self._journal_event(ev.WarningGiven(), f"key {key.name}: {facts.kcv_note}")
             shown, words = f"no check value ({facts.kcv_note})", []
         else:
             shown, words = hex_groups(bytes.fromhex(value)), pgp_words(bytes.fromhex(value))
         decisions.readback_confirmed(await self.operator.confirm_readback(
             custodian, key.name, shown, words), custodian, key.name)
-        await self.log(Kind.KEY_CONFIRMED, f"read-back of key {key.name} confirmed",
-                       name=key.name, by=custodian, scripted=self.operator.scripted)
+        await self._journal_event(ev.KeyConfirmed(key.name, custodian, self.operator.scripted),
+                                  f"read-back of key {key.name} confirmed")
 
     async def _export(self, key: KeyEntry, facts: KeyFacts) -> None:
         """Wrapped inside the HSM to its KEK; the package and its files written."""
@@ -77,13 +77,13 @@ class KeySteps:
         service = self.service
         kek = self.plan.kek(key.kek).kek
         exported = await service.call(
-            export_key, service, self.record.token, facts, kek, self.files.keys,
+            export_key, service, self.builder.token, facts, kek, self.files.keys,
             key.name, key.azure_name)
         files = {str(Path(p).relative_to(self.directory)): d for p, d in exported.sha256.items()}
-        self.record.exported[key.name] = {"files": files, "az_import_command":
+        self.builder.exported[key.name] = {"files": files, "az_import_command":
                                           exported.az_command}
-        await self.log(Kind.KEY_EXPORTED, f"key {key.name} exported for {kek.kid.url}",
-                       name=key.name, files=files, az_import_command=exported.az_command)
+        await self._journal_event(ev.KeyExported(key.name, files, exported.az_command),
+                                  f"key {key.name} exported for {kek.kid.url}")
 
     async def _created_key(self, key: KeyEntry) -> KeyRef:
         """The key with the CKA_ID this ceremony derives for it: adopted when the token holds
@@ -96,13 +96,13 @@ class KeySteps:
         if key.name in self.state.created:
             raise VerificationError(
                 "key-missing", f"key {key.name} (CKA_ID {ref.key_id.hex()}) was created "
-                f"in this ceremony but is no longer on token {self.record.token.label}",
+                f"in this ceremony but is no longer on token {self.builder.token.label}",
                 "Stop: compare the token with the journal; the key may have been deleted",
             )
         verb = "importing" if key.origin == "import" else "creating"
-        await self.log(Kind.KEY_INTENT, f"{verb} key {key.name} as {key.label}",
-                       name=key.name, label=key.label, key_id=ref.key_id.hex(),
-                       origin=key.origin)
+        await self._journal_event(
+            ev.KeyIntent(key.name, key.label, ref.key_id.hex(), key.origin),
+            f"{verb} key {key.name} as {key.label}")
         return await self._make_key(key, ref.key_id)
 
     async def _make_key(self, key: KeyEntry, key_id: bytes) -> KeyRef:
@@ -126,7 +126,7 @@ class KeySteps:
         if known is not None and (known["fingerprint"], known["kcv"]) != (
                 facts.fingerprint, facts.kcv):
             raise VerificationError(
-                "key-changed", f"key {key.name} on token {self.record.token.label} does not "
+                "key-changed", f"key {key.name} on token {self.builder.token.label} does not "
                 "match the fingerprint journaled when it was created",
                 "Stop: the token holds a different key under this CKA_ID",
             )
@@ -134,25 +134,25 @@ class KeySteps:
     async def _destroy(self, key: KeyEntry) -> None:
         """Destroy the token copy; the confirmation is journaled first, so resume can tell a
         key destroyed just before a crash from a key that went missing."""
-        self.record.destroyed.add(key.name)
+        self.builder.destroyed.add(key.name)
         if key.name in self.state.destroyed:
             return
         self._start(steps.destroy_step(key.name))
-        facts = self.record.keys[key.name]
+        facts = self.builder.keys[key.name]
         if key.name not in self.state.destroy_confirmed:
             action = (f"Destroy key {describe_key(key, facts)} on token "
-                      f"{self.record.token.label}; after this it exists only in the BYOK package")
+                      f"{self.builder.token.label}; after this it exists only in the BYOK package")
             decisions.irreversible_confirmed(
                 await self.operator.confirm_irreversible(action), action)
-            await self.log(Kind.DESTROY_CONFIRMED, f"destruction of key {key.name} confirmed",
-                           name=key.name, key_id=facts.ref.key_id.hex(),
-                           scripted=self.operator.scripted)
+            await self._journal_event(
+                ev.DestroyConfirmed(key.name, facts.ref.key_id.hex(), self.operator.scripted),
+                f"destruction of key {key.name} confirmed")
         await self._destroy_now(key, facts.ref)
 
     async def _destroy_now(self, key: KeyEntry, ref: KeyRef) -> None:
         count = await self.service.call(self.service.destroy, ref)
-        await self.log(Kind.KEY_DESTROYED, f"key {key.name} destroyed on the token ({count} "
-                       "objects)", name=key.name, key_id=ref.key_id.hex(), objects=count)
+        await self._journal_event(ev.KeyDestroyed(key.name, ref.key_id.hex(), count),
+                                  f"key {key.name} destroyed on the token ({count} objects)")
 
     async def _present_keys(self) -> list[tuple[KeyEntry, KeyFacts]]:
         """The plan's keys still on the token under the CKA_IDs this ceremony derives."""
@@ -173,8 +173,8 @@ class KeySteps:
         except OSError as error:
             raise output_error(path.parent, error) from None
         relative = path.relative_to(self.directory).as_posix()
-        await self.log(Kind.PACKAGE_WITHDRAWN, f"deleted {relative}: the key it carries was "
-                       "aborted", file=relative, sha256=digest)
+        await self._journal_event(ev.PackageWithdrawn(relative, digest),
+                                  f"deleted {relative}: the key it carries was aborted")
 
 
 def describe_key(key: KeyEntry, facts: KeyFacts) -> str:
@@ -207,7 +207,7 @@ def _policy(plan: Plan) -> Policy:
     return Policy.TRUSTED if plan.hsm.wrap_policy == "trusted" else Policy.EXTRACTABLE
 
 
-def _facts_json(key: KeyEntry, facts: KeyFacts) -> dict:
-    return {"name": key.name, "label": key.label, "key_id": facts.ref.key_id.hex(),
-            "type": str(key.spec), "fingerprint": facts.fingerprint, "kcv": facts.kcv,
-            "attributes": facts.attributes}
+def _created(key: KeyEntry, facts: KeyFacts) -> ev.KeyCreated:
+    return ev.KeyCreated(name=key.name, label=key.label, key_id=facts.ref.key_id.hex(),
+                         type=str(key.spec), fingerprint=facts.fingerprint, kcv=facts.kcv,
+                         attributes=facts.attributes)

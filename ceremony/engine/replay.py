@@ -26,8 +26,9 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from ceremony import layout
 from ceremony.digests import sha256_hex
+from ceremony.engine import events as ev
 from ceremony.engine import identity
-from ceremony.engine.events import Kind
+from ceremony.engine.events import EventKind
 from ceremony.errors import BadInputError, VerificationError
 from ceremony.files import read_file
 from ceremony.hsm.types import KeyFacts, KeyRef
@@ -39,58 +40,8 @@ from ceremony.seals import check_seals
 # The documents and the signed record files (every fixed file but the journal) are redone.
 REDONE_AT_THE_END = (layout.RUNBOOK, layout.REPORT, layout.RECORD, layout.SIGNATURE,
                      layout.SIGNER)
-_EDITED = "The journal was damaged or edited after it was written; keep it as evidence"
 # Lines that name one of the plan's keys and carry its CKA_ID.
-_KEY_ID_KINDS = (Kind.KEY_INTENT, Kind.KEY_CREATED, Kind.DESTROY_CONFIRMED, Kind.KEY_DESTROYED)
-
-
-class Line:
-    """One journal entry's data, read field by field with the checks a hostile file needs."""
-
-    def __init__(self, entry: Entry, source: str) -> None:
-        self.entry = entry
-        self.source = source
-
-    def invalid(self, name: str, what: str) -> VerificationError:
-        return VerificationError(
-            "journal-field-invalid",
-            f"{self.source} line {self.entry.seq} ({self.entry.type}) field {name} {what}",
-            _EDITED,
-        )
-
-    def get(self, name: str, kinds: tuple[type, ...], what: str):
-        data = self.entry.data
-        if name not in data or type(data[name]) not in kinds:
-            raise self.invalid(name, f"is missing or not {what}")
-        return data[name]
-
-    def text(self, name: str) -> str:
-        return self.get(name, (str,), "a string")
-
-    def optional_text(self, name: str) -> str | None:
-        return self.get(name, (str, type(None)), "a string or null")
-
-    def flag(self, name: str) -> bool:
-        return self.get(name, (bool,), "true or false")
-
-    def table(self, name: str) -> dict:
-        return self.get(name, (dict,), "an object")
-
-    def hex(self, name: str) -> bytes:
-        value = self.text(name)
-        try:
-            data = bytes.fromhex(value)
-        except ValueError:
-            data = b""
-        if not data or data.hex() != value:
-            raise self.invalid(name, "is not lowercase hex")
-        return data
-
-    def texts_by_text(self, name: str) -> dict[str, str]:
-        value = self.table(name)
-        if not all(type(k) is str and type(v) is str for k, v in value.items()):
-            raise self.invalid(name, "is not an object of strings")
-        return value
+_KEY_ID_LINES = (ev.KeyIntent, ev.KeyCreated, ev.DestroyConfirmed, ev.KeyDestroyed)
 
 
 @dataclass(frozen=True)
@@ -121,16 +72,15 @@ def _first(entries: list[Entry], journal: Path) -> Genesis:
 
 def genesis_of(entry: Entry, journal: Path) -> Genesis:
     """The Genesis a journal's first line describes (checked field by field)."""
-    line = Line(entry, str(journal))
-    if line.entry.type != Kind.CEREMONY_STARTED:
+    if entry.type != EventKind.CEREMONY_STARTED:
         raise VerificationError(
-            "journal-bad-start", f"{line.source} line 1 is {line.entry.type}, not "
-            f"{Kind.CEREMONY_STARTED}", _EDITED,
+            "journal-bad-start", f"{journal} line 1 is {entry.type}, not "
+            f"{EventKind.CEREMONY_STARTED}", ev.EDITED,
         )
+    first = ev.CeremonyStarted.from_entry(entry, str(journal))
     return Genesis(
-        ceremony=line.text("ceremony"), plan=Path(line.text("plan")),
-        plan_sha256=line.text("plan_sha256"), directory=Path(line.text("directory")),
-        keks=line.texts_by_text("keks"), line_hash=line.entry.line_hash,
+        ceremony=first.ceremony, plan=Path(first.plan), plan_sha256=first.plan_sha256,
+        directory=Path(first.directory), keks=first.keks, line_hash=entry.line_hash,
     )
 
 
@@ -200,8 +150,20 @@ def read_state(
     state.sealed = check_seals(entries, _signer_key(signer_public), str(journal), "the token")
     keys = {key.name for key in plan.keys}
     for entry in entries:
-        _apply(state, Line(entry, str(journal)), keys, aborting)
+        payload = ev.payload_of(entry, str(journal))
+        if payload is not None:
+            _apply(state, entry, payload, Reading(str(journal), keys, aborting))
     return state, torn
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What applying a journal line needs besides the line: where it is, the plan's key names,
+    and whether an abort is reading (which may go on past a ceremony-aborted line)."""
+
+    source: str
+    keys: set[str]
+    aborting: bool
 
 
 def _signer_key(public_der: bytes | None) -> ec.EllipticCurvePublicKey | None:
@@ -234,7 +196,7 @@ def _check_place(directory: Path, genesis: Genesis, plan: Plan) -> None:
     if sha256_hex(read_file(copy)) != genesis.plan_sha256:
         raise VerificationError(
             "plan-copy-changed", f"{copy} is not the plan ceremony {genesis.ceremony} started "
-            "with: its SHA-256 differs from the journal's", _EDITED,
+            "with: its SHA-256 differs from the journal's", ev.EDITED,
         )
     if plan.sha256 != genesis.plan_sha256:
         raise BadInputError(
@@ -243,68 +205,66 @@ def _check_place(directory: Path, genesis: Genesis, plan: Plan) -> None:
         )
 
 
-def _apply(state: CeremonyState, line: Line, keys: set[str], aborting: bool) -> None:
-    kind = line.entry.type
-    if kind == Kind.CEREMONY_COMPLETED:
+def _apply(state: CeremonyState, entry: Entry, payload: ev.Payload, reading: Reading) -> None:
+    if isinstance(payload, ev.CeremonyCompleted):
         raise BadInputError(
-            "ceremony-complete", f"ceremony {line.text('directory')} is already complete",
+            "ceremony-complete", f"ceremony {payload.directory} is already complete",
             "Check it with `ceremony verify`; there is nothing to resume",
         )
-    if kind == Kind.ABORTED and not aborting:
-        raise BadInputError(
-            "ceremony-aborted", "this ceremony was aborted", "Start a new ceremony",
-        )
-    if kind == Kind.ABORTED:
+    if isinstance(payload, ev.CeremonyAborted):
+        if not reading.aborting:
+            raise BadInputError(
+                "ceremony-aborted", "this ceremony was aborted", "Start a new ceremony",
+            )
         state.aborted = True
-    _check_ids(state, line, keys)
-    if kind == Kind.KEK_CONFIRMED:
-        fingerprints = state.kek_fingerprints.setdefault(line.text("name"), [])
-        fingerprints.append((line.entry.seq, line.text("fingerprint")))
-    if line.entry.seq <= state.sealed:
-        _apply_sealed(state, line)
+    _check_ids(state, entry, payload, reading)
+    if isinstance(payload, ev.KekConfirmed):
+        fingerprints = state.kek_fingerprints.setdefault(payload.name, [])
+        fingerprints.append((entry.seq, payload.fingerprint))
+    if entry.seq <= state.sealed:
+        _apply_sealed(state, payload)
 
 
-def _check_ids(state: CeremonyState, line: Line, keys: set[str]) -> None:
+def _check_ids(state: CeremonyState, entry: Entry, payload: ev.Payload,
+               reading: Reading) -> None:
     """Every CKA_ID the journal names is the one this ceremony derives, sealed or not."""
-    kind = line.entry.type
-    if kind == Kind.SIGNER_INTENT:
+    if isinstance(payload, ev.SignerIntent):
         name, expected = "the signer", state.signer_id
-    elif kind in _KEY_ID_KINDS:
-        name = line.text("name")
-        if name not in keys:
-            raise line.invalid("name", f"names key {name!r}, which the plan does not have")
+    elif isinstance(payload, _KEY_ID_LINES):
+        name = payload.name
+        if name not in reading.keys:
+            raise ev.field_invalid(entry, reading.source, "name",
+                                   f"names key {name!r}, which the plan does not have")
         expected = state.key_id(name)
     else:
         return
-    if line.hex("key_id") != expected:
+    if bytes.fromhex(payload.key_id) != expected:
         raise VerificationError(
             "journal-foreign-key-id",
-            f"{line.source} line {line.entry.seq} ({kind}) gives {name} the CKA_ID "
-            f"{line.text('key_id')}, but this ceremony's CKA_ID for it is {expected.hex()}",
+            f"{reading.source} line {entry.seq} ({entry.type}) gives {name} the CKA_ID "
+            f"{payload.key_id}, but this ceremony's CKA_ID for it is {expected.hex()}",
             "Someone edited the journal to point at another object: nothing was touched; keep "
             "the directory as evidence",
         )
 
 
-def _apply_sealed(state: CeremonyState, line: Line) -> None:
-    kind = line.entry.type
-    if kind == Kind.KEY_CREATED:
-        state.created[line.text("name")] = {
-            "fingerprint": line.optional_text("fingerprint"), "kcv": line.optional_text("kcv"),
-            "attributes": line.table("attributes")}
-    elif kind == Kind.SIGNER_READY:
-        state.signer_ready = True
-    elif kind == Kind.KEK_CONFIRMED:
-        state.keks_confirmed.add(line.text("name"))
-    elif kind == Kind.KEY_CONFIRMED:
-        state.confirmed.add(line.text("name"))
-    elif kind == Kind.KEY_EXPORTED:
-        state.exported[line.text("name")] = {
-            "files": line.texts_by_text("files"),
-            "az_import_command": line.text("az_import_command")}
-    elif kind == Kind.ACKNOWLEDGED:
-        state.acknowledged.add(line.text("name"))
-    elif kind == Kind.DESTROY_CONFIRMED:
-        state.destroy_confirmed.add(line.text("name"))
-    elif kind == Kind.KEY_DESTROYED:
-        state.destroyed.add(line.text("name"))
+def _apply_sealed(state: CeremonyState, payload: ev.Payload) -> None:
+    match payload:
+        case ev.KeyCreated():
+            state.created[payload.name] = {"fingerprint": payload.fingerprint,
+                                           "kcv": payload.kcv, "attributes": payload.attributes}
+        case ev.SignerReady():
+            state.signer_ready = True
+        case ev.KekConfirmed():
+            state.keks_confirmed.add(payload.name)
+        case ev.KeyConfirmed():
+            state.confirmed.add(payload.name)
+        case ev.KeyExported():
+            state.exported[payload.name] = {"files": payload.files,
+                                            "az_import_command": payload.az_import_command}
+        case ev.Acknowledged():
+            state.acknowledged.add(payload.name)
+        case ev.DestroyConfirmed():
+            state.destroy_confirmed.add(payload.name)
+        case ev.KeyDestroyed():
+            state.destroyed.add(payload.name)

@@ -6,7 +6,7 @@ service, operator and state it uses; every PKCS#11 call goes through the HSM ser
 from __future__ import annotations
 
 from ceremony.engine import decisions, steps
-from ceremony.engine.events import Kind
+from ceremony.engine import events as ev
 from ceremony.errors import TokenError, VerificationError
 from ceremony.hsm.module import find_module
 from ceremony.hsm.service import HsmService
@@ -46,10 +46,10 @@ class TokenSteps:
             decisions.kek_confirmed(await self.operator.confirm_kek(
                 administrator, entry.name, entry.kek.kid.url, hex_groups(digest),
                 pgp_words(digest)), administrator, entry.name)
-            await self.log(Kind.KEK_CONFIRMED, f"KEK {entry.name} fingerprint confirmed against "
-                           "the online record", name=entry.name, kid=entry.kek.kid.url,
-                           fingerprint=entry.kek.fingerprint, by=administrator,
-                           scripted=self.operator.scripted)
+            await self._journal_event(
+                ev.KekConfirmed(entry.name, entry.kek.kid.url, entry.kek.fingerprint,
+                                administrator, self.operator.scripted),
+                f"KEK {entry.name} fingerprint confirmed against the online record")
 
     def _check_kek_unchanged(self, entry) -> None:
         journaled = [(1, self.state.genesis.keks.get(entry.name))]
@@ -69,17 +69,18 @@ class TokenSteps:
         hsm = self.plan.hsm
         module = find_module(str(hsm.module) if hsm.module else None, self.env)
         self.service = service = HsmService(module, self.env)
-        self.record.token = await service.call(
+        self.builder.token = await service.call(
             service.select, label=hsm.token, serial=hsm.serial)
 
     async def _select(self) -> None:
-        info = self.record.token
-        await self.log(Kind.TOKEN_SELECTED, f"token {info.label} (serial {info.serial}) "
-                       "selected and locked", **self.record.token_json())
+        info = self.builder.token
+        await self._journal_event(ev.TokenSelected(**self.builder.token_json()),
+                                  f"token {info.label} (serial {info.serial}) selected and locked")
 
     async def _login(self) -> None:
         await self._login_quietly()
-        await self.log(Kind.LOGGED_IN, f"user logged in to token {self.record.token.label}")
+        await self._journal_event(ev.LoggedIn(),
+                                  f"user logged in to token {self.builder.token.label}")
 
     async def _login_quietly(self) -> None:
         self._start(steps.LOGIN)
@@ -96,12 +97,11 @@ class TokenSteps:
         except TokenError as error:
             if error.code != "pin-final-try":
                 raise
-            token = self.record.token.label
+            token = self.builder.token.label
             decisions.final_try_confirmed(await self.operator.confirm_final_try(role, token),
                                           role, token, error, self.operator.scripted)
-            await self.log(Kind.FINAL_TRY_CONFIRMED, f"final {role} PIN try on token "
-                           f"{self.record.token.label} confirmed", role=role,
-                           scripted=self.operator.scripted)
+            await self._journal_event(ev.FinalTryConfirmed(role, self.operator.scripted),
+                                      f"final {role} PIN try on token {token} confirmed")
             await attempt(True)
 
     async def _open_token(self) -> None:
@@ -115,17 +115,18 @@ class TokenSteps:
             await self._final_try_aware("SO", lambda confirm: service.call(
                 service.stage_trusted_wrapping, list(keks.values()), len(exports), so_pin,
                 confirm_final_try=confirm))
-            await self.log(Kind.TRUSTED_STAGED, f"SO staged {len(keks)} trusted KEK(s) and "
-                           f"{len(exports)} ephemeral key(s) as session objects; SO logged out",
-                           keks=sorted(keks), ephemeral_keys=len(exports))
+            await self._journal_event(
+                ev.TrustedStaged(sorted(keks), len(exports)),
+                f"SO staged {len(keks)} trusted KEK(s) and {len(exports)} ephemeral key(s) as "
+                "session objects; SO logged out")
         await self._login()
         self._start(steps.SELF_TEST)
-        self.record.self_test = result = await service.call(service.self_test)
-        await self.log(Kind.SELF_TEST, f"wrap self-test passed with {result.kwp_mechanism}",
-                       kwp_mechanism=result.kwp_mechanism, zero_padding=result.zero_padding,
-                       warnings=list(result.warnings))
+        self.builder.self_test = result = await service.call(service.self_test)
+        await self._journal_event(
+            ev.SelfTestPassed(result.kwp_mechanism, result.zero_padding, list(result.warnings)),
+            f"wrap self-test passed with {result.kwp_mechanism}")
         for warning in result.warnings:
-            await self.log(Kind.WARNING, warning)
+            await self._journal_event(ev.WarningGiven(), warning)
         await self._signer()
 
     async def _find_sealer(self) -> KeyRef | None:
@@ -135,7 +136,7 @@ class TokenSteps:
         ref = await service.call(service.find_signer)
         if ref is None and self._seal_key is not None:
             raise VerificationError(
-                "signer-missing", f"token {self.record.token.label} shows a ceremony signer's "
+                "signer-missing", f"token {self.builder.token.label} shows a ceremony signer's "
                 "public key but holds no signer private key",
                 "Compare the token with the paper log before going on",
             )
@@ -144,7 +145,7 @@ class TokenSteps:
             if self._seal_key is not None and public != self._seal_key:
                 raise VerificationError(
                     "signer-mismatch", f"the ceremony signer on token "
-                    f"{self.record.token.label} is not the key the journal's seals were checked "
+                    f"{self.builder.token.label} is not the key the journal's seals were checked "
                     "with", "Compare the token with the paper log before going on",
                 )
             self._sealer = ref
@@ -156,13 +157,13 @@ class TokenSteps:
         ref = await self._find_sealer()
         derived = self.state.signer_id
         if ref is None:
-            await self.log(Kind.SIGNER_INTENT, "creating the ceremony signer (EC P-384)",
-                           key_id=derived.hex())
+            await self._journal_event(ev.SignerIntent(derived.hex()),
+                                      "creating the ceremony signer (EC P-384)")
             ref = await service.call(service.create_signer, derived)
             self._sealer = ref
         created = ref.key_id == derived
         facts = await service.call(service.facts, ref)
-        self.record.set_signer(facts, created)
+        self.builder.set_signer(facts, created)
         if self.state.signer_ready:
             await self._seal(self.journal.last)
             return
@@ -171,8 +172,8 @@ class TokenSteps:
                        f"{hex_groups(bytes.fromhex(facts.fingerprint))}")
         else:
             message = f"ceremony signer {facts.fingerprint[:16]}... found on the token"
-        await self.log(Kind.SIGNER_READY, message, key_id=ref.key_id.hex(),
-                       fingerprint=facts.fingerprint, created=created)
+        await self._journal_event(ev.SignerReady(ref.key_id.hex(), facts.fingerprint, created),
+                                  message)
 
     async def _labels_free(self) -> None:
         """A key label already on the token stops the run before its directory is made.
@@ -182,4 +183,4 @@ class TokenSteps:
         service = self.service
         for key in self.plan.keys:
             if not await service.call(service.label_free, key.label):
-                raise label_taken(self.record.token.label, key.name, key.label)
+                raise label_taken(self.builder.token.label, key.name, key.label)

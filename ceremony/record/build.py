@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ceremony import __version__, layout
 from ceremony.digests import sha256_hex
+from ceremony.engine import events as ev
 from ceremony.files import read_file
 from ceremony.hsm.types import KeyFacts, KeyRef, SelfTestResult, TokenInfo
 from ceremony.journal import Journal, read_entries
@@ -22,14 +23,17 @@ IMPORTED_NOTE = (
 )
 
 
-# What each kind of journal line says a participant did, in the record's words.
-_STATEMENTS = {
-    "kek-confirmed": lambda data: f"confirmed the fingerprint of KEK {data['name']} against "
-                                  "the one noted online",
-    "key-confirmed": lambda data: f"confirmed the read-back of key {data['name']}'s "
-                                  "fingerprint",
-    "acknowledged": lambda data: data["statement"],
-}
+def _acknowledgement(payload: ev.Payload) -> tuple[str, str] | None:
+    """Who did what, in the record's words, when a journal line records a participant's act."""
+    match payload:
+        case ev.KekConfirmed():
+            return payload.by, (f"confirmed the fingerprint of KEK {payload.name} against the "
+                                "one noted online")
+        case ev.KeyConfirmed():
+            return payload.by, f"confirmed the read-back of key {payload.name}'s fingerprint"
+        case ev.Acknowledged():
+            return payload.name, payload.statement
+    return None
 
 
 class RecordBuilder:
@@ -80,7 +84,7 @@ class RecordBuilder:
                          "started": entries[0].time, "completed": self.completed},
             "plan": {"file": layout.PLAN, "sha256": plan.sha256},
             "operator": {"kind": self.operator.kind, "scripted": self.operator.scripted},
-            "participants": self._participants(entries),
+            "participants": self._participants(entries, str(journal.path)),
             "token": self.token_json(),
             "self_test": {"kwp_mechanism": self.self_test.kwp_mechanism,
                           "zero_padding": self.self_test.zero_padding,
@@ -107,16 +111,15 @@ class RecordBuilder:
                                      read_entries(journal.path))]}
         return record
 
-    def _participants(self, entries) -> list[dict]:
+    def _participants(self, entries, source: str) -> list[dict]:
         acks: dict[str, list[dict]] = {}
         for entry in entries:
-            statement = _STATEMENTS.get(entry.type)
-            if statement is None:
-                continue
-            who = entry.data["name"] if entry.type == "acknowledged" else entry.data["by"]
-            acks.setdefault(who, []).append({"statement": statement(entry.data),
-                                             "time": entry.time,
-                                             "scripted": entry.data["scripted"]})
+            payload = ev.payload_of(entry, source)
+            act = _acknowledgement(payload)
+            if act is not None:
+                who, statement = act
+                acks.setdefault(who, []).append({"statement": statement, "time": entry.time,
+                                                 "scripted": payload.scripted})
         return [{"name": p.name, "role": p.role, "acknowledgements": acks.get(p.name, [])}
                 for p in self.plan.participants]
 

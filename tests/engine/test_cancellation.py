@@ -22,7 +22,7 @@ import pytest
 
 from ceremony.cli import main
 from ceremony.engine.ceremony import Engine
-from ceremony.engine.events import Kind
+from ceremony.engine.events import EventKind
 from ceremony.engine.operator import ScriptedOperator
 from ceremony.plan.load import load_plan
 from tests.conftest import PIN_ENV, SO_PIN, USER_PIN, token_labels
@@ -45,7 +45,7 @@ def journal_of(directory):
 async def cancelled_during_generation(engine: Engine, key: str) -> float:
     """Run the engine, cancel it while the token generates `key`; the loop's largest lag."""
     generating = asyncio.Event()
-    engine.emit = lambda event: (event.kind is Kind.STEP_STARTED
+    engine.emit = lambda event: (event.kind is EventKind.STEP_STARTED
                                  and event.data["step"] == f"create:{key}"
                                  and generating.set())
     lag = 0.0

@@ -85,11 +85,20 @@ def test_a_forged_key_intent_cannot_point_abort_or_resume_at_another_key(
     assert token_labels(token_store) == ["cmk-ceremony-signer", "cmk-services", "victim-key"]
 
 
-@pytest.mark.parametrize("kind", ["key-destroyed", "destroy-confirmed", "key-created"])
+# Every field of each kind, so the forged line is well-formed and only its CKA_ID is wrong.
+WELL_FORMED = {
+    "key-destroyed": {"objects": 2},
+    "destroy-confirmed": {"scripted": False},
+    "key-created": {"label": "cmk-services", "type": "RSA 2048", "fingerprint": "ab" * 32,
+                    "kcv": None, "attributes": {}},
+}
+
+
+@pytest.mark.parametrize("kind", list(WELL_FORMED))
 def test_no_forged_line_names_a_foreign_cka_id(interrupted, token_store, capsys, kind):
     _, directory, env = interrupted
     foreign = victim(token_store)
-    append(directory, kind, {"name": "services", "key_id": foreign.hex()})
+    append(directory, kind, {"name": "services", "key_id": foreign.hex(), **WELL_FORMED[kind]})
     assert "gives services the CKA_ID" in both_refuse(directory, env, capsys)
     assert token_labels(token_store) == ["cmk-ceremony-signer", "cmk-services", "victim-key"]
 
@@ -119,8 +128,14 @@ def test_an_edited_sealed_line_breaks_its_seal(interrupted, token_store, capsys)
 @pytest.mark.parametrize(("data", "what"), [
     ({"name": "disks", "label": "cmk-disks", "origin": "generate"},
      "field key_id is missing or not a string"),
-    ({"name": "disks", "key_id": "zz" * 16}, "field key_id is not lowercase hex"),
-    ({"key_id": "00" * 16}, "field name is missing or not a string"),
+    ({"name": "disks", "label": "cmk-disks", "key_id": "zz" * 16, "origin": "generate"},
+     "field key_id is not lowercase hex"),
+    ({"name": "disks", "label": "cmk-disks", "key_id": "AB" * 16, "origin": "generate"},
+     "field key_id is not lowercase hex"),
+    ({"key_id": "00" * 16, "label": "cmk-disks", "origin": "generate"},
+     "field name is missing or not a string"),
+    ({"name": "disks", "label": 7, "key_id": "00" * 16, "origin": "generate"},
+     "field label is missing or not a string"),
 ])
 def test_a_journal_line_missing_a_field_or_with_a_non_hex_id(interrupted, capsys, data, what):
     _, directory, env = interrupted
@@ -171,8 +186,8 @@ def test_a_kek_swapped_during_the_interruption_stops_resume(interrupted, token_s
     (plan.parent / "kek.pem").write_bytes(public_pem(swapped))
     new = load_plan(plan, resuming=True).kek("kv").kek.fingerprint
     # A forged, unsealed confirmation of the new file does not help.
-    append(directory, "kek-confirmed", {"name": "kv", "fingerprint": new, "by": "Ada",
-                                        "scripted": False})
+    append(directory, "kek-confirmed", {"name": "kv", "kid": "https://forged", "by": "Ada",
+                                        "fingerprint": new, "scripted": False})
     assert main(["run", "--resume", str(directory), "--yes"], env=env) == 4
     assert capsys.readouterr().err.splitlines(keepends=True)[-1] == (
         f"ceremony: error: KEK kv file {plan.parent / 'kek.pem'} has fingerprint {new}, but "

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from ceremony.engine.ceremony import KILL_HOOK, Engine
-from ceremony.engine.events import Kind
+from ceremony.engine.events import EventKind
 from ceremony.engine.operator import ScriptedOperator
 from ceremony.engine.replay import read_genesis
 from ceremony.plan.load import load_plan
@@ -45,9 +45,9 @@ def run_and_watch(engine: Engine, work) -> tuple[list, list]:
     events = []
     engine.emit = events.append
     asyncio.run(work())
-    planned = [e for e in events if e.kind is Kind.STEPS_PLANNED]
+    planned = [e for e in events if e.kind is EventKind.STEPS_PLANNED]
     assert len(planned) == 1
-    started = [e.data["step"] for e in events if e.kind is Kind.STEP_STARTED]
+    started = [e.data["step"] for e in events if e.kind is EventKind.STEP_STARTED]
     return [step["id"] for step in planned[0].data["steps"]], started
 
 

@@ -170,7 +170,8 @@ class _SealedJournal:
 
     def append(self, kind: str, data: dict):
         entry = self.journal.append(kind, data)
-        self.journal.append("journal-sealed", seal_data(entry, sign(self.signer, entry.raw)))
+        seal = seal_data(entry, sign(self.signer, entry.raw))
+        self.journal.append(str(seal.kind), seal.to_data())
         return entry
 
 
