@@ -10,7 +10,7 @@ from ceremony.azure.byok import NOT_PROVEN, check_against_kek, parse_byok
 from ceremony.azure.compat import check_target
 from ceremony.azure.kek import load_kek
 from ceremony.commands.common import open_service, print_json
-from ceremony.engine.export import export_key, refuse_existing_outputs
+from ceremony.engine.export import ExportTarget, export_key, refuse_existing_outputs
 from ceremony.errors import BadInputError, printable
 from ceremony.files import MiB, output_error, read_input
 from ceremony.hsm.templates import Policy
@@ -91,8 +91,8 @@ def export_byok(args, env) -> int:
             print(printable(f"ceremony: warning: {warning}"), file=sys.stderr)
         facts = service.facts(ref)
         with _out_dir(args.out):
-            exported = export_key(service, token, facts, kek, args.out, name,
-                                  args.azure_name or ref.label)
+            exported = export_key(service, token, facts, kek,
+                                  ExportTarget(args.out, name, args.azure_name or ref.label))
     if args.json:
         print_json({
             "key": ref.label, "type": str(ref.spec), "kid": kek.kid.url,

@@ -29,6 +29,16 @@ class ExportedKey:
     sha256: dict[str, str]  # file path as written -> SHA-256 hex
 
 
+@dataclass(frozen=True)
+class ExportTarget:
+    """Where one key's files go and what they call it: `<name>.byok` etc. in `out_dir`, and
+    `azure_name`, the key's name in the az import command."""
+
+    out_dir: Path
+    name: str
+    azure_name: str
+
+
 def export_paths(out_dir: Path, name: str, asymmetric: bool) -> list[Path]:
     """The key's files in `out_dir` (layout.key_file_names)."""
     return [out_dir / file_name for file_name in key_file_names(name, asymmetric)]
@@ -46,10 +56,10 @@ def az_commands(kek: Kek, azure_name: str, facts: KeyFacts, byok_path: str) -> s
 
 
 def export_key(
-    service: HsmService, token: TokenInfo, facts: KeyFacts, kek: Kek, out_dir: Path,
-    name: str, azure_name: str,
+    service: HsmService, token: TokenInfo, facts: KeyFacts, kek: Kek, target: ExportTarget,
 ) -> ExportedKey:
     """Wrap the key inside the HSM and write its files (export_paths) exclusively."""
+    out_dir, name, azure_name = target.out_dir, target.name, target.azure_name
     check_target(kek.kid, facts.ref.spec)
     byok_path, command_path, *pem = export_paths(out_dir, name, facts.ref.spec.asymmetric)
     pem_path = pem[0] if pem else None

@@ -12,7 +12,7 @@ from pathlib import Path
 from ceremony.digests import sha256_hex
 from ceremony.engine import decisions, steps
 from ceremony.engine import events as ev
-from ceremony.engine.export import export_key
+from ceremony.engine.export import ExportTarget, export_key
 from ceremony.errors import BadInputError, VerificationError
 from ceremony.files import MiB, fsync_dir, output_error, read_file, read_input
 from ceremony.hsm.templates import Policy
@@ -77,8 +77,8 @@ class KeySteps:
         service = self.service
         kek = self.plan.kek(key.kek).kek
         exported = await service.call(
-            export_key, service, self.builder.token, facts, kek, self.files.keys,
-            key.name, key.azure_name)
+            export_key, service, self.builder.token, facts, kek,
+            ExportTarget(self.files.keys, key.name, key.azure_name))
         files = {str(Path(p).relative_to(self.directory)): d for p, d in exported.sha256.items()}
         self.builder.exported[key.name] = {"files": files, "az_import_command":
                                           exported.az_command}
