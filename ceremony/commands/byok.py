@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from ceremony.azure.byok import NOT_PROVEN, check_against_kek, parse_byok
 from ceremony.azure.compat import check_target
-from ceremony.azure.kek import load_kek
+from ceremony.azure.kek import Kek, load_kek
 from ceremony.commands.common import open_service, print_json
+from ceremony.commands.tty import at_the_terminal
 from ceremony.engine.export import ExportTarget, export_key, refuse_existing_outputs
+from ceremony.engine.operator import Operator, ScriptedOperator
+from ceremony.engine.token_session import log_in, stage_trusted
 from ceremony.errors import BadInputError, printable
 from ceremony.files import MiB, output_error, read_input
 from ceremony.hsm.templates import Policy
-from ceremony.pins import parse_pin_source, read_pin_blocking
+from ceremony.pins import PinSource, parse_pin_source
 from ceremony.plan.fields import FILE_NAME, FILE_NAME_RULE
 
 BYOK_FILE_LIMIT = MiB  # an RSA 4096 target wrapped to a 4096-bit KEK is under 4 KiB
@@ -68,43 +73,71 @@ def _out_dir(out: Path):
         raise
 
 
+# How a person confirms a final PIN try that a run without a terminal refuses to spend.
+AT_A_TERMINAL = ("run `ceremony byok export` at a terminal, where a person confirms it once the "
+                 "PIN is certain")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What `byok export` was asked for, checked before any PIN is read."""
+
+    kek: Kek
+    name: str  # the file stem of the outputs
+    user_source: PinSource
+    so_source: PinSource | None  # the trusted policy's SO PIN; None for extractable
+
+
 def export_byok(args, env) -> int:
     user_source = _pin_source(args.user_pin, "--user-pin")
     trusted = Policy(args.policy) is Policy.TRUSTED
     so_source = _pin_source(args.so_pin, "--so-pin") if trusted else None
-    kek = load_kek(args.kek, args.kid)
+    request = ExportRequest(load_kek(args.kek, args.kid), _file_stem(args.name or args.key),
+                            user_source, so_source)
     # Everything that needs no token is checked before anyone types a PIN.
-    name = _file_stem(args.name or args.key)
     _check_out_dir(args.out)
-    refuse_existing_outputs(args.out, name, asymmetric=False)
-    with open_service(args, env) as service:
-        token = service.select(label=args.token, serial=args.serial)
-        if trusted:
-            so_pin = read_pin_blocking(so_source, f"SO of token {token.label}", env=env)
-            service.stage_trusted_wrapping([kek], 1, so_pin)
-        service.login(read_pin_blocking(user_source, f"user of token {token.label}", env=env))
-        ref = service.find_key(args.key)
-        check_target(kek.kid, ref.spec)
-        refuse_existing_outputs(args.out, name, ref.spec.asymmetric)
-        self_test = service.self_test()
-        for warning in self_test.warnings:
-            print(printable(f"ceremony: warning: {warning}"), file=sys.stderr)
-        facts = service.facts(ref)
-        with _out_dir(args.out):
-            exported = export_key(service, token, facts, kek,
-                                  ExportTarget(args.out, name, args.azure_name or ref.label))
+    refuse_existing_outputs(args.out, request.name, asymmetric=False)
+    with contextlib.ExitStack() as stack:
+        operator = (at_the_terminal(env, stack)
+                    or ScriptedOperator(env, to_confirm=AT_A_TERMINAL))
+        ref, facts, self_test, exported = asyncio.run(export_with(args, env, request, operator))
     if args.json:
         print_json({
-            "key": ref.label, "type": str(ref.spec), "kid": kek.kid.url,
+            "key": ref.label, "type": str(ref.spec), "kid": request.kek.kid.url,
             "policy": args.policy, "self_test_warnings": list(self_test.warnings),
             "files": exported.sha256, "az_command": exported.az_command,
             "fingerprint_sha256": facts.fingerprint, "kcv": facts.kcv,
         })
     else:
-        print(f"wrote {exported.byok} ({ref.spec}, {args.policy} policy) for {kek.kid.url}",
-              file=sys.stderr)
+        print(f"wrote {exported.byok} ({ref.spec}, {args.policy} policy) for "
+              f"{request.kek.kid.url}", file=sys.stderr)
         print(exported.az_command)
     return 0
+
+
+async def export_with(args, env, request: ExportRequest, operator: Operator):
+    """The token steps a ceremony takes for one key, through `operator`: the SO stages the
+    KEK (trusted policy), the user logs in (a person confirms a final PIN try), the wrap
+    self-test, then the export. Returns the key, its facts, the self-test and the files."""
+    with open_service(args, env) as service:
+        token = await service.call(service.select, label=args.token, serial=args.serial)
+        if request.so_source is not None:
+            so_pin = await operator.pin(f"SO of token {token.label}", request.so_source)
+            await stage_trusted(service, operator, token.label, so_pin, [request.kek], 1)
+        pin = await operator.pin(f"user of token {token.label}", request.user_source)
+        await log_in(service, operator, token.label, pin)
+        ref = await service.call(service.find_key, args.key)
+        check_target(request.kek.kid, ref.spec)
+        refuse_existing_outputs(args.out, request.name, ref.spec.asymmetric)
+        self_test = await service.call(service.self_test)
+        for warning in self_test.warnings:
+            print(printable(f"ceremony: warning: {warning}"), file=sys.stderr)
+        facts = await service.call(service.facts, ref)
+        target = ExportTarget(args.out, request.name, args.azure_name or ref.label)
+        with _out_dir(args.out):
+            exported = await service.call(export_key, service, token, facts, request.kek,
+                                          target)
+    return ref, facts, self_test, exported
 
 
 def check_byok(args, env) -> int:

@@ -14,8 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from ceremony.commands.progress import Narrator
-from ceremony.commands.terminal import Terminal
-from ceremony.commands.tty import TtyOperator
+from ceremony.commands.tty import at_the_terminal
 from ceremony.engine.ceremony import Engine
 from ceremony.engine.operator import ScriptedOperator
 from ceremony.engine.replay import read_genesis
@@ -28,14 +27,13 @@ from ceremony.plan.load import load_plan
 def _operator(args, env, stack: ExitStack):
     if args.yes:
         return ScriptedOperator(env)
-    try:
-        terminal = stack.enter_context(Terminal())
-    except OSError:
+    operator = at_the_terminal(env, stack)
+    if operator is None:
         raise BadInputError(
             "no-terminal", "this ceremony needs people at a terminal and none is attached",
             "Run it on a terminal, or pass --yes for a scripted run",
-        ) from None
-    return TtyOperator(terminal.ask, terminal.say, env, ask_secret=terminal.ask_secret)
+        )
+    return operator
 
 
 def _live(args, plan) -> bool:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import ExitStack
 
+from ceremony.commands.terminal import Terminal
 from ceremony.engine.decisions import final_try_action
 from ceremony.engine.operator import YES
 from ceremony.errors import printable
@@ -78,3 +80,12 @@ class TtyOperator:
 
     async def confirm_irreversible(self, action) -> str:
         return await self._question(f"{action}. This cannot be undone. Type {YES} to go on: ")
+
+
+def at_the_terminal(env: Mapping[str, str], stack: ExitStack) -> TtyOperator | None:
+    """The TTY operator on /dev/tty (closed with `stack`), or None when no terminal is there."""
+    try:
+        terminal = stack.enter_context(Terminal())
+    except OSError:
+        return None
+    return TtyOperator(terminal.ask, terminal.say, env, ask_secret=terminal.ask_secret)

@@ -7,7 +7,7 @@ the terminal, the wizard and a scripted run stop with the same code and the same
 
 from __future__ import annotations
 
-from ceremony.engine.operator import YES
+from ceremony.engine.operator import YES, Operator
 from ceremony.errors import StepFailed, TokenError
 
 
@@ -44,14 +44,13 @@ def irreversible_confirmed(typed: str, action: str) -> None:
 
 
 def final_try_confirmed(typed: str, role: str, token: str, error: TokenError,
-                        scripted: bool) -> None:
+                        operator: Operator) -> None:
     """Only a person spends a token's last PIN try: a scripted run refuses (one wrong
-    scripted PIN would lock the token)."""
-    if scripted:
+    scripted PIN would lock the token), saying how a person can confirm it instead."""
+    if operator.scripted:
         raise TokenError(
             error.code, error.message,
-            "A scripted run never spends the final try; run without --yes so a person at "
-            "the terminal confirms it once the PIN is certain",
+            f"A scripted run never spends the final try; {operator.to_confirm}",
         )
     irreversible_confirmed(typed, final_try_action(role, token))
 

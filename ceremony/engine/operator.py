@@ -55,8 +55,11 @@ class ScriptedOperator:
     kind = "scripted"
     scripted = True
 
-    def __init__(self, env: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, env: Mapping[str, str] = os.environ,
+                 to_confirm: str = "run without --yes so a person at the terminal confirms "
+                                   "it once the PIN is certain") -> None:
         self.env = env
+        self.to_confirm = to_confirm  # how a person could confirm what this operator refuses
 
     async def pin(self, who: str, source: PinSource) -> SecretPin | Pinpad:
         return await read_pin(source, who, env=self.env)

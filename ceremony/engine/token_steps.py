@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ceremony.engine import decisions, steps
 from ceremony.engine import events as ev
-from ceremony.errors import TokenError, VerificationError
+from ceremony.engine.token_session import log_in, stage_trusted
+from ceremony.errors import VerificationError
 from ceremony.hsm.module import find_module
 from ceremony.hsm.service import HsmService
 from ceremony.hsm.types import KeyRef
@@ -84,25 +85,14 @@ class TokenSteps:
 
     async def _login_quietly(self) -> None:
         self._start(steps.LOGIN)
-        service = self.service
         pin = await self._pin(self.plan.hsm.user_pin, "user")
-        await self._final_try_aware("user", lambda confirm: service.call(
-            service.login, pin, confirm_final_try=confirm))
+        token = self.builder.token.label
+        await log_in(self.service, self.operator, token, pin, self._final_try_confirmed)
 
-    async def _final_try_aware(self, role: str, attempt) -> None:
-        """Run a login `attempt`; when the token reports the PIN's final try, ask a person
-        before spending it (a scripted operator refuses), then try once more, confirmed."""
-        try:
-            await attempt(False)
-        except TokenError as error:
-            if error.code != "pin-final-try":
-                raise
-            token = self.builder.token.label
-            decisions.final_try_confirmed(await self.operator.confirm_final_try(role, token),
-                                          role, token, error, self.operator.scripted)
-            await self._journal_event(ev.FinalTryConfirmed(role, self.operator.scripted),
-                                      f"final {role} PIN try on token {token} confirmed")
-            await attempt(True)
+    async def _final_try_confirmed(self, role: str) -> None:
+        await self._journal_event(ev.FinalTryConfirmed(role, self.operator.scripted),
+                                  f"final {role} PIN try on token "
+                                  f"{self.builder.token.label} confirmed")
 
     async def _open_token(self) -> None:
         await self._select()
@@ -112,9 +102,8 @@ class TokenSteps:
             self._start(steps.TRUSTED)
             so_pin = await self._pin(self.plan.hsm.so_pin, "SO")
             keks = {entry.kek.fingerprint: entry.kek for entry in self.plan.keks}
-            await self._final_try_aware("SO", lambda confirm: service.call(
-                service.stage_trusted_wrapping, list(keks.values()), len(exports), so_pin,
-                confirm_final_try=confirm))
+            await stage_trusted(service, self.operator, self.builder.token.label, so_pin,
+                                list(keks.values()), len(exports), self._final_try_confirmed)
             await self._journal_event(
                 ev.TrustedStaged(sorted(keks), len(exports)),
                 f"SO staged {len(keks)} trusted KEK(s) and {len(exports)} ephemeral key(s) as "

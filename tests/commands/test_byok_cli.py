@@ -1,14 +1,24 @@
 """`ceremony kek inspect`, `byok export` and `byok check` end to end on real tokens and files."""
 
+import argparse
+import asyncio
 import json
 
 import pytest
 
 from ceremony.azure.byok import NOT_PROVEN, parse_byok
+from ceremony.azure.kek import load_kek
 from ceremony.cli import main
+from ceremony.commands.byok import AT_A_TERMINAL, ExportRequest, export_with
+from ceremony.commands.tty import TtyOperator
+from ceremony.engine.operator import ScriptedOperator
+from ceremony.errors import StepFailed, TokenError
 from ceremony.hsm.templates import Policy
 from ceremony.keyspec import KeySpec
+from ceremony.pins import PinSource
 from tests.conftest import PIN_ENV, SO_PIN, TOKEN, USER_PIN, logged_in
+from tests.engine.test_operators import Terminal
+from tests.support.final_try import pretend_final_try
 from tests.support.rehearsal import make_vault
 
 PIN_FLAGS = ["--user-pin", "env:CEREMONY_USER_PIN", "--so-pin", "env:CEREMONY_SO_PIN"]
@@ -240,3 +250,66 @@ def test_a_new_out_directory_is_made_but_not_its_parents(vault, token_store, tmp
     assert _export(token_store, tmp_path, kek, "k") == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "k.az-import.txt", "k.byok", "k.pub.pem"]
+
+
+def export_request(tmp_path, kek):
+    """`byok export --policy extractable`'s arguments for key `k`, as the CLI checked them."""
+    args = argparse.Namespace(token=TOKEN, serial=None, module=None, key="k",
+                              out=tmp_path / "out", azure_name=None)
+    request = ExportRequest(load_kek(tmp_path / "kek.pem", kek.kid), "k",
+                            PinSource("env", "CEREMONY_USER_PIN"), None)
+    return args, request
+
+
+def test_byok_export_asks_a_person_before_the_final_pin_try(vault, token_store, tmp_path,
+                                                            monkeypatch):
+    """The same token steps as a ceremony: at the final try a person types Yes first."""
+    _, kek = vault
+    _make_key(token_store, KeySpec("rsa", 2048), "k", Policy.EXTRACTABLE)
+    pretend_final_try(monkeypatch)
+    env = {**token_store.env, **PIN_ENV}
+    args, request = export_request(tmp_path, kek)
+    terminal = Terminal(["Yes"])
+    operator = TtyOperator(terminal.ask, terminal.say, env)
+    asyncio.run(export_with(args, env, request, operator))
+    assert terminal.screen == [
+        f"Token {TOKEN} allows one more user PIN try; a wrong PIN now locks it. This cannot be "
+        "undone. Type Yes to go on: "]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "k.az-import.txt", "k.byok", "k.pub.pem"]
+
+
+def test_byok_export_stops_when_the_final_try_is_not_confirmed(vault, token_store, tmp_path,
+                                                               monkeypatch):
+    _, kek = vault
+    _make_key(token_store, KeySpec("rsa", 2048), "k", Policy.EXTRACTABLE)
+    pretend_final_try(monkeypatch)
+    env = {**token_store.env, **PIN_ENV}
+    args, request = export_request(tmp_path, kek)
+    operator = TtyOperator(Terminal(["no"]).ask, print, env)
+    with pytest.raises(StepFailed) as caught:
+        asyncio.run(export_with(args, env, request, operator))
+    assert caught.value.line() == (
+        f"ceremony: error: not confirmed: Token {TOKEN} allows one more user PIN try; a wrong "
+        "PIN now locks it. Nothing irreversible was done; run again when ready")
+    assert not (tmp_path / "out").exists()
+
+
+def test_byok_export_without_a_terminal_says_how_to_confirm_the_final_try(
+    vault, token_store, tmp_path, monkeypatch,
+):
+    """No flag that does not exist: the hint names what a person can do instead."""
+    _, kek = vault
+    _make_key(token_store, KeySpec("rsa", 2048), "k", Policy.EXTRACTABLE)
+    pretend_final_try(monkeypatch)
+    env = {**token_store.env, **PIN_ENV}
+    args, request = export_request(tmp_path, kek)
+    with pytest.raises(TokenError) as caught:
+        asyncio.run(export_with(args, env, request,
+                                ScriptedOperator(env, to_confirm=AT_A_TERMINAL)))
+    assert caught.value.line() == (
+        f"ceremony: error: token {TOKEN} reports the user PIN's final try; no PIN was tried. A "
+        "scripted run never spends the final try; run `ceremony byok export` at a terminal, "
+        "where a person confirms it once the PIN is certain")
+    assert "--yes" not in caught.value.line()
+    assert not (tmp_path / "out").exists()

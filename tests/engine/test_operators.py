@@ -5,15 +5,14 @@ import json
 import re
 
 import pytest
-from pkcs11 import TokenFlag
 
 from ceremony.commands.tty import TtyOperator
 from ceremony.engine.ceremony import Engine
 from ceremony.engine.operator import ScriptedOperator
 from ceremony.errors import StepFailed, TokenError
-from ceremony.hsm.service import HsmService
 from ceremony.plan.load import load_plan
 from tests.conftest import PIN_ENV, SO_PIN, USER_PIN
+from tests.support.final_try import pretend_final_try
 from tests.support.rehearsal import make_vault, small_plan
 from tests.support.terminal import run_on_terminal
 
@@ -101,21 +100,9 @@ def test_interactive_cli_run_on_a_real_terminal(token_store, tmp_path):
     assert record["operator"] == {"kind": "tty", "scripted": False}
 
 
-class FinalTryToken:
-    """A stand-in for a state SoftHSM never reaches: it never sets USER_PIN_FINAL_TRY."""
-
-    def __init__(self, real):
-        self._real = real
-        self.flags = int(real.flags) | TokenFlag.USER_PIN_FINAL_TRY
-
-    def __getattr__(self, name):
-        return getattr(self._real, name)
-
-
 @pytest.fixture
 def final_try(monkeypatch):
-    real = HsmService._fresh_token
-    monkeypatch.setattr(HsmService, "_fresh_token", lambda self: FinalTryToken(real(self)))
+    pretend_final_try(monkeypatch)
 
 
 def test_a_person_confirms_the_final_pin_try(plan, token_store, final_try):
