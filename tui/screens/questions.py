@@ -1,0 +1,107 @@
+"""The modal questions the engine's operator asks (tui/operator.py): each returns an answer.
+
+ConfirmScreen shows a fingerprint and returns True or False; TypedScreen returns the text typed
+(a name, or the word "Yes"); PinScreen returns the PIN as a SecretPin, held to the rules of every
+PIN source by pins.accept_pin. What an answer means is the engine's to decide. Every text here
+may hold names people typed or a token's own label, so none is read as markup.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, Label
+
+from ceremony.errors import CeremonyError
+from ceremony.pins import PinSource, accept_pin
+from ceremony.secret import SecretPin
+from tui.widgets.fingerprint import Fingerprint
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A fingerprint to compare, and Yes or No."""
+
+    CSS_PATH = "questions.tcss"
+    AUTO_FOCUS = ""  # Enter confirms nothing: the person presses y or n, or picks a button
+    BINDINGS = (Binding("y", "answer(True)", "Yes, they match"),
+                Binding("n", "answer(False)", "No, stop"))
+
+    def __init__(self, title: str, detail: str, value: str, words: list[str],
+                 question: str) -> None:
+        super().__init__()
+        self._parts = (title, detail, value, words, question)
+
+    def compose(self) -> ComposeResult:
+        title, detail, value, words, question = self._parts
+        with Vertical(classes="dialog"):
+            yield Label(Text(title), classes="title")
+            if detail:
+                yield Label(Text(detail), classes="detail")
+            yield Fingerprint(value, words)
+            yield Label(Text(question), classes="question")
+            with Horizontal(classes="buttons"):
+                yield Button("Yes (y)", id="yes", variant="success", compact=True)
+                yield Button("No (n)", id="no", variant="error", compact=True)
+        yield Footer()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class TypedScreen(ModalScreen[str]):
+    """A statement, a question, and a line to type the answer in (Enter gives it)."""
+
+    CSS_PATH = "questions.tcss"
+
+    def __init__(self, statement: str, question: str) -> None:
+        super().__init__()
+        self._statement = statement
+        self._question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            if self._statement:
+                yield Label(Text(self._statement), classes="detail")
+            yield Label(Text(self._question), classes="question")
+            yield Input()
+        yield Footer()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
+
+
+class PinScreen(ModalScreen[SecretPin]):
+    """A masked field for one PIN; a PIN the rules refuse is said why and asked again."""
+
+    CSS_PATH = "questions.tcss"
+
+    def __init__(self, who: str, source: PinSource) -> None:
+        super().__init__()
+        self._who = who
+        self._source = source
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(f"PIN for {self._who}"), classes="title")
+            yield Label(Text("Only the PIN holder looks at the keyboard. Type the PIN and "
+                             "press Enter; it is never shown."), classes="detail")
+            yield Input(password=True)
+            yield Label("", classes="problem")
+        yield Footer()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        field = event.input
+        try:
+            pin = accept_pin(field.value, self._source, self._who)
+        except CeremonyError as refused:
+            field.clear()
+            self.query_one(".problem", Label).update(Text(refused.message))
+            return
+        field.clear()
+        self.dismiss(pin)
