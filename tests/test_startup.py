@@ -81,8 +81,8 @@ def leaf_parsers(parser: argparse.ArgumentParser):
 
 def test_every_command_names_a_handler_that_imports():
     leaves = list(leaf_parsers(build_parser()))
-    assert len(leaves) == 11  # token list/info, plan check/new, catalog, kek inspect,
-    #                           byok export/check, run, abort, verify
+    assert len(leaves) == 12  # token list/info, plan check/new, catalog, kek inspect,
+    #                           byok export/check, run, abort, tui, verify
     for leaf in leaves:
         assert callable(handler(leaf.get_default("handler"))), leaf.prog
 

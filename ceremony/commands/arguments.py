@@ -16,7 +16,7 @@ EXPORT_POLICIES = ("trusted", "extractable")
 
 def register(commands) -> None:
     """Add every command to the subparsers `commands`, in the order `--help` lists them."""
-    for add in (_token, _plan, _catalog, _kek, _byok, _run, _verify):
+    for add in (_token, _plan, _catalog, _kek, _byok, _run, _tui, _verify):
         add(commands)
 
 
@@ -138,6 +138,12 @@ def _run(commands) -> None:
     abort.add_argument("directory", type=Path, metavar="DIR", help="the ceremony directory")
     _ceremony_options(abort)
     abort.set_defaults(handler="run:abort_ceremony")
+
+
+def _tui(commands) -> None:
+    tui = commands.add_parser("tui", help="run a ceremony from a checked plan in the wizard")
+    tui.add_argument("plan", type=Path, help="the plan file (TOML)")
+    tui.set_defaults(handler="tui:run_tui")
 
 
 def _ceremony_options(parser) -> None:

@@ -1,0 +1,56 @@
+"""The execute step: the published step list ticked off on the left, the journal on the right."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Label, RichLog
+
+from ceremony.engine.ceremony import Outcome
+from ceremony.engine.events import Event, EventKind
+from ceremony.engine.steps import Step
+from tui.widgets.step_list import StepList
+
+
+class ExecuteScreen(Screen):
+    CSS_PATH = "execute.tcss"
+
+    def __init__(self, ceremony_id: str, steps: tuple[Step, ...]) -> None:
+        super().__init__()
+        self._ceremony_id = ceremony_id
+        self._steps = steps
+
+    def compose(self) -> ComposeResult:
+        yield Label(Text(f"Ceremony {self._ceremony_id}: running"), id="status")
+        with Horizontal():
+            yield StepList(self._steps, id="steps")
+            yield RichLog(id="journal", wrap=True, markup=False, min_width=20)
+        yield Footer()
+
+    def show(self, event: Event) -> None:
+        """A step under way is marked; every journaled event is one line of the journal."""
+        if event.kind == EventKind.STEP_STARTED:
+            self.query_one(StepList).start(event.payload.step)
+        elif event.seq:
+            self._write(event.message)
+
+    def completed(self, outcome: Outcome) -> None:
+        self.query_one(StepList).complete()
+        self._status(f"✓ Ceremony {self._ceremony_id} completed. Press q to close.")
+        self._write(f"Outputs in {outcome.directory}")
+        self._write(f"For the paper log: record.json SHA-256 {outcome.record_sha256}")
+        self._write(f"signer {outcome.signer_fingerprint}")
+        self._write(f"journal.jsonl ends at line {outcome.journal_lines} with SHA-256 "
+                    f"{outcome.journal_head}")
+
+    def failed(self, line: str) -> None:
+        self._status(f"✗ Ceremony {self._ceremony_id} stopped. Press q to close.")
+        self._write(line)
+
+    def _status(self, text: str) -> None:
+        self.query_one("#status", Label).update(Text(text))
+
+    def _write(self, text: str) -> None:
+        self.query_one(RichLog).write(Text(text))
