@@ -11,6 +11,7 @@ need_os_packages() {
   command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
   command -v pkcs11-tool >/dev/null 2>&1 || missing+=(opensc)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)  # tests/tui drive the wizard in tmux
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -eq 0 ]; then
     echo "installing OS packages: ${missing[*]}" >&2

@@ -1,0 +1,102 @@
+"""`ceremony tui PLAN` in a real terminal (tmux, 80x24) on real SoftHSM tokens: people answer
+every modal with the keyboard and the ceremony completes with a record that verifies."""
+
+import json
+
+import pytest
+
+from ceremony.cli import main
+from ceremony.engine.steps import planned_steps
+from ceremony.plan.load import load_plan
+from ceremony.readback import hex_groups, pgp_words
+from tests.conftest import SO_PIN, USER_PIN
+from tests.support.rehearsal import make_vault, small_plan
+from tests.tui.tmux import TmuxWizard
+
+
+@pytest.fixture
+def plan(token_store, tmp_path):
+    """The small plan, its user PIN typed in the wizard's masked field."""
+    vault, kek = make_vault(token_store)
+    vault.service.close()
+    path = small_plan(tmp_path / "plan", kek)
+    path.write_text(path.read_text().replace('user_pin = "env:CEREMONY_USER_PIN"',
+                                             'user_pin = "prompt"'))
+    return path
+
+
+@pytest.fixture
+def steps(plan):
+    """The steps the wizard publishes, read before it starts (then the directory exists)."""
+    return planned_steps(load_plan(plan))
+
+
+@pytest.fixture
+def kek(plan):
+    return load_plan(plan).keks[0].kek
+
+
+@pytest.fixture
+def wizard(plan, steps, kek, token_store, tmp_path):
+    env = {**token_store.env, "CEREMONY_SO_PIN": SO_PIN}
+    env.pop("CEREMONY_USER_PIN", None)
+    running = TmuxWizard(tmp_path, plan, env)
+    yield running
+    running.close()
+
+
+def test_a_whole_ceremony_typed_in_the_wizard(wizard, plan, steps, kek, token_store):
+    digest = bytes.fromhex(kek.fingerprint)
+    shown = wizard.wait_for("compare this with the KEK fingerprint")
+    hex_rows = hex_groups(digest).split(" ")
+    assert " ".join(hex_rows[:8]) in shown and " ".join(hex_rows[8:]) in shown
+    assert all(word in shown for word in pgp_words(digest))
+    assert "Yes (y)" in shown and "No (n)" in shown
+    wizard.keys("y")
+    wizard.wait_for("PIN for user of token test")
+    wizard.type(USER_PIN)
+    shown = wizard.wait_for("Key services")
+    assert "read these words aloud for the paper log. Does the log match the" in shown
+    wizard.keys("y")
+    wizard.wait_for("Key disks")
+    wizard.keys("y")
+    wizard.wait_for("Ada (administrator), type your name")
+    wizard.type("Ada")
+    wizard.wait_for("Wes (witness), type your name")
+    wizard.type("Wes")
+    shown = wizard.wait_for("Type Yes and Enter to go on")
+    assert "This cannot be undone." in shown
+    wizard.type("Yes")
+    final = wizard.wait_for("completed. Press q to close")
+    for step in steps:
+        assert f"✓ {step.title}" in final
+    assert all(USER_PIN not in screen for screen in wizard.screens)
+    wizard.keys("q")
+    assert wizard.exit_code() == 0
+    directory = plan.parent / "out" / "small"
+    record = json.loads((directory / "record.json").read_bytes())
+    assert record["operator"] == {"kind": "tui", "scripted": False}
+    assert main(["verify", str(directory), "--unpinned"], env=token_store.env) == 0
+
+
+def test_closing_the_wizard_interrupts_the_ceremony(wizard, plan):
+    wizard.wait_for("compare this with the KEK fingerprint")
+    wizard.keys("y")
+    wizard.wait_for("PIN for user of token test")
+    wizard.keys("C-c")
+    assert wizard.exit_code() == 130
+    assert "ceremony: interrupted; an interrupted ceremony resumes" in wizard.screen()
+    journal = (plan.parent / "out" / "small" / "journal.jsonl").read_text().splitlines()
+    assert json.loads(journal[-1])["type"] == "interrupted"
+
+
+def test_a_refused_kek_stops_the_ceremony_with_the_engines_error(wizard, plan):
+    wizard.wait_for("compare this with the KEK fingerprint")
+    wizard.keys("n")
+    shown = wizard.wait_for("stopped. Press q to close")
+    assert "✗ Ceremony small stopped" in shown
+    wizard.keys("q")
+    assert wizard.exit_code() == 1
+    assert "ceremony: error: Ada did not confirm the fingerprint of KEK kv." in wizard.screen()
+    journal = (plan.parent / "out" / "small" / "journal.jsonl").read_text().splitlines()
+    assert json.loads(journal[-1])["data"]["code"] == "kek-rejected"

@@ -1,0 +1,61 @@
+"""The real `ceremony tui` in a tmux session of its own at 80x24: keys in, the screen out."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+COLUMNS, ROWS = 80, 24
+
+
+class TmuxWizard:
+    """`python -m ceremony tui PLAN` in a private tmux server (its own socket); its exit code
+    lands in `rc` once it ends, and what it said last stays on the screen (Textual draws on
+    stderr, so stderr stays the terminal)."""
+
+    def __init__(self, directory: Path, plan: Path, env: dict[str, str]) -> None:
+        self.socket = directory / "tmux.sock"
+        self.rc = directory / "rc"
+        self.screens: list[str] = []
+        command = (f"{sys.executable} -m ceremony tui {plan}; "
+                   f"echo $? >{self.rc}; sleep 60")
+        self._tmux("new-session", "-d", "-s", "wizard", "-x", str(COLUMNS), "-y", str(ROWS),
+                   command, env=env)
+
+    def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
+        return subprocess.run(["tmux", "-S", str(self.socket), *args], env=env, check=True,
+                              capture_output=True, text=True).stdout
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "wizard")
+
+    def wait_for(self, text: str, timeout: float = 90) -> str:
+        """The screen once it shows `text` (kept in `screens`)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.screen()
+            if text in shown:
+                self.screens.append(shown)
+                return shown
+            assert time.monotonic() < deadline, f"no {text!r} on the screen:\n{shown}"
+            assert not self.rc.exists(), f"the wizard ended:\n{self.screen()}"
+            time.sleep(0.2)
+
+    def keys(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "wizard", *keys)
+
+    def type(self, text: str) -> None:
+        self._tmux("send-keys", "-t", "wizard", "-l", text)
+        self.keys("Enter")
+
+    def exit_code(self, timeout: float = 60) -> int:
+        deadline = time.monotonic() + timeout
+        while not self.rc.exists() or not self.rc.read_text().strip():
+            assert time.monotonic() < deadline, f"the wizard did not end:\n{self.screen()}"
+            time.sleep(0.2)
+        return int(self.rc.read_text())
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-S", str(self.socket), "kill-server"], capture_output=True)
