@@ -5,6 +5,7 @@ service, operator and state it uses; every PKCS#11 call goes through the HSM ser
 
 from __future__ import annotations
 
+from ceremony.awaiting import off_loop
 from ceremony.engine import decisions, steps
 from ceremony.engine import events as ev
 from ceremony.engine.token_session import log_in, stage_trusted
@@ -69,7 +70,7 @@ class TokenSteps:
     async def _take_token(self) -> None:
         hsm = self.plan.hsm
         module = find_module(str(hsm.module) if hsm.module else None, self.env)
-        self.service = service = HsmService(module, self.env)
+        self.service = service = await off_loop(HsmService, module, self.env)
         self.builder.token = await service.call(
             service.select, label=hsm.token, serial=hsm.serial)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ceremony.errors import BadInputError
 from ceremony.plan.load import load_plan
 from ceremony.plan.model import Plan, PlanError
 from tests.plan.test_plan import KID, base_plan, dump_toml, edit, write_plan
@@ -62,6 +63,9 @@ def check(text_or_plan) -> Plan | PlanError:
         except PlanError as error:
             assert error.problems
             assert all(p and p.isprintable() for p in error.problems)
+            return error
+        except BadInputError as error:  # the one file-level refusal text can reach
+            assert error.code == "plan-bom" and str(text_or_plan).startswith("\ufeff")
             return error
 
 
