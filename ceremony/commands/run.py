@@ -85,11 +85,16 @@ def run_ceremony(args, env) -> int:
         engine = Engine(plan, operator, narrator.event, env, directory=args.resume)
         outcome = asyncio.run(_until_stopped(engine.resume() if resuming else engine.run()))
     if not args.json:
-        print(str(outcome.directory))
-        print(f"for the paper log: record.json SHA-256 {outcome.record_sha256}; signer "
-              f"{outcome.signer_fingerprint}; journal.jsonl ends at line "
-              f"{outcome.journal_lines} with SHA-256 {outcome.journal_head}", file=sys.stderr)
+        tell_outcome(outcome)
     return 0
+
+
+def tell_outcome(outcome) -> None:
+    """A finished ceremony's directory on stdout, and on stderr what goes in the paper log."""
+    print(str(outcome.directory))
+    print(f"for the paper log: record.json SHA-256 {outcome.record_sha256}; signer "
+          f"{outcome.signer_fingerprint}; journal.jsonl ends at line "
+          f"{outcome.journal_lines} with SHA-256 {outcome.journal_head}", file=sys.stderr)
 
 
 def abort_ceremony(args, env) -> int:
