@@ -117,3 +117,13 @@ def token_labels(token_store: TokenStore) -> list[str]:
         return service.in_session(lambda s: sorted({o.label for o in s.get_objects({})}))
     finally:
         service.close()
+
+
+@pytest.fixture
+def vault_kek(token_store):
+    """A rehearsal vault token with a 3072-bit KEK (its session closed): the KEK."""
+    from tests.support.rehearsal import make_vault
+
+    vault, kek = make_vault(token_store)
+    vault.service.close()
+    return kek

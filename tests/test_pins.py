@@ -34,7 +34,7 @@ from ceremony.pins import (
 )
 from ceremony.secret import SecretPin, join
 from tests.conftest import PIN_ENV
-from tests.support.rehearsal import make_vault, small_plan
+from tests.support.rehearsal import small_plan
 
 PIN = "4711-Sesam"
 WHO = "the crypto officer"
@@ -622,13 +622,6 @@ FILE_MISSING = (
     "(not shown, in case it is a PIN). Create it with the PIN on one line and chmod 600, or "
     "choose another PIN source\n"
 )
-
-
-@pytest.fixture
-def vault_kek(token_store):
-    vault, kek = make_vault(token_store)
-    vault.service.close()
-    return kek
 
 
 def typed_plan(tmp_path, kek, source: str):

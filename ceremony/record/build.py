@@ -72,7 +72,10 @@ class RecordBuilder:
 
         `completed` is fixed at the first draft, so the documents and the record agree.
         """
-        entries = believed(read_entries(journal.path))
+        return self._draft(journal, read_entries(journal.path))
+
+    def _draft(self, journal: Journal, lines: list) -> dict:
+        entries = believed(lines)
         self.completed = self.completed or entries[-1].time
         plan = self.plan
         previous = plan.ceremony.previous_record
@@ -103,12 +106,12 @@ class RecordBuilder:
         }
 
     def final(self, journal: Journal, outputs: dict[str, str]) -> dict:
-        record = self.draft(journal)
+        lines = read_entries(journal.path)  # read once for the draft and what was not believed
+        record = self._draft(journal, lines)
         record["outputs"] = outputs
         record["journal"] = {"file": layout.JOURNAL, "entries": journal.entries,
                              "head": journal.head, "not_believed": [
-                                 list(lines) for lines in not_believed(
-                                     read_entries(journal.path))]}
+                                 list(ranges) for ranges in not_believed(lines)]}
         return record
 
     def _participants(self, entries, source: str) -> list[dict]:

@@ -252,23 +252,23 @@ def test_a_new_out_directory_is_made_but_not_its_parents(vault, token_store, tmp
         "k.az-import.txt", "k.byok", "k.pub.pem"]
 
 
-def export_request(tmp_path, kek):
-    """`byok export --policy extractable`'s arguments for key `k`, as the CLI checked them."""
+@pytest.fixture
+def at_final_try(vault, token_store, tmp_path, monkeypatch):
+    """Key `k` on a token at its user PIN's final try, and `byok export --policy extractable`'s
+    arguments for it as the CLI checked them: (env, args, request)."""
+    _, kek = vault
+    _make_key(token_store, KeySpec("rsa", 2048), "k", Policy.EXTRACTABLE)
+    pretend_final_try(monkeypatch)
     args = argparse.Namespace(token=TOKEN, serial=None, module=None, key="k",
                               out=tmp_path / "out", azure_name=None)
     request = ExportRequest(load_kek(tmp_path / "kek.pem", kek.kid), "k",
                             PinSource("env", "CEREMONY_USER_PIN"), None)
-    return args, request
+    return {**token_store.env, **PIN_ENV}, args, request
 
 
-def test_byok_export_asks_a_person_before_the_final_pin_try(vault, token_store, tmp_path,
-                                                            monkeypatch):
+def test_byok_export_asks_a_person_before_the_final_pin_try(at_final_try, tmp_path):
     """The same token steps as a ceremony: at the final try a person types Yes first."""
-    _, kek = vault
-    _make_key(token_store, KeySpec("rsa", 2048), "k", Policy.EXTRACTABLE)
-    pretend_final_try(monkeypatch)
-    env = {**token_store.env, **PIN_ENV}
-    args, request = export_request(tmp_path, kek)
+    env, args, request = at_final_try
     terminal = Terminal(["Yes"])
     operator = TtyOperator(terminal.ask, terminal.say, env)
     asyncio.run(export_with(args, env, request, operator))
@@ -279,13 +279,8 @@ def test_byok_export_asks_a_person_before_the_final_pin_try(vault, token_store, 
         "k.az-import.txt", "k.byok", "k.pub.pem"]
 
 
-def test_byok_export_stops_when_the_final_try_is_not_confirmed(vault, token_store, tmp_path,
-                                                               monkeypatch):
-    _, kek = vault
-    _make_key(token_store, KeySpec("rsa", 2048), "k", Policy.EXTRACTABLE)
-    pretend_final_try(monkeypatch)
-    env = {**token_store.env, **PIN_ENV}
-    args, request = export_request(tmp_path, kek)
+def test_byok_export_stops_when_the_final_try_is_not_confirmed(at_final_try, tmp_path):
+    env, args, request = at_final_try
     operator = TtyOperator(Terminal(["no"]).ask, print, env)
     with pytest.raises(StepFailed) as caught:
         asyncio.run(export_with(args, env, request, operator))
@@ -295,15 +290,10 @@ def test_byok_export_stops_when_the_final_try_is_not_confirmed(vault, token_stor
     assert not (tmp_path / "out").exists()
 
 
-def test_byok_export_without_a_terminal_says_how_to_confirm_the_final_try(
-    vault, token_store, tmp_path, monkeypatch,
-):
+def test_byok_export_without_a_terminal_says_how_to_confirm_the_final_try(at_final_try,
+                                                                         tmp_path):
     """No flag that does not exist: the hint names what a person can do instead."""
-    _, kek = vault
-    _make_key(token_store, KeySpec("rsa", 2048), "k", Policy.EXTRACTABLE)
-    pretend_final_try(monkeypatch)
-    env = {**token_store.env, **PIN_ENV}
-    args, request = export_request(tmp_path, kek)
+    env, args, request = at_final_try
     with pytest.raises(TokenError) as caught:
         asyncio.run(export_with(args, env, request,
                                 ScriptedOperator(env, to_confirm=AT_A_TERMINAL)))

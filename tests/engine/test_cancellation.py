@@ -26,16 +26,9 @@ from ceremony.engine.events import EventKind
 from ceremony.engine.operator import ScriptedOperator
 from ceremony.plan.load import load_plan
 from tests.conftest import PIN_ENV, SO_PIN, USER_PIN, token_labels
-from tests.support.rehearsal import make_vault, small_plan
+from tests.support.rehearsal import small_plan
 
 TICK = 0.01
-
-
-@pytest.fixture
-def kek(token_store):
-    vault, kek = make_vault(token_store)
-    vault.service.close()
-    return kek
 
 
 def journal_of(directory):
@@ -69,8 +62,8 @@ async def cancelled_during_generation(engine: Engine, key: str) -> float:
 
 
 def test_cancelling_during_rsa_4096_generation_never_stalls_the_loop(tmp_path, token_store,
-                                                                    kek):
-    path = small_plan(tmp_path / "plan", kek)
+                                                                    vault_kek):
+    path = small_plan(tmp_path / "plan", vault_kek)
     path.write_text(path.read_text().replace("size = 2048", "size = 4096", 1))
     plan = load_plan(path)
     env = {**token_store.env, **PIN_ENV}
@@ -100,9 +93,9 @@ PROMPTS = [
 
 @pytest.mark.parametrize("stop_at", range(len(PROMPTS)),
                          ids=[step.replace(" ", "-") for *_, step in PROMPTS])
-def test_ctrl_c_at_each_prompt_ends_the_run_at_once(tmp_path, token_store, kek, stop_at):
+def test_ctrl_c_at_each_prompt_ends_the_run_at_once(tmp_path, token_store, vault_kek, stop_at):
     """A pseudo-terminal plays the people; at one prompt they press Ctrl-C instead."""
-    plan = small_plan(tmp_path / "plan", kek)
+    plan = small_plan(tmp_path / "plan", vault_kek)
     plan.write_text(plan.read_text().replace('user_pin = "env:CEREMONY_USER_PIN"',
                                              'user_pin = "prompt"'))
     env = {**token_store.env, "CEREMONY_SO_PIN": SO_PIN}

@@ -16,9 +16,8 @@ import pytest
 
 from ceremony.cli import main
 from ceremony.engine.ceremony import KILL_HOOK
-from tests.conftest import PIN_ENV, token_labels
+from tests.conftest import token_labels
 from tests.support.journal_forgery import lines_of
-from tests.support.rehearsal import make_vault, small_plan
 
 KEY_CREATED = 13  # small_plan's key-created line of its first key, before its seal
 RESUME = "an interrupted ceremony resumes with `ceremony run --resume DIR`"
@@ -29,14 +28,6 @@ def as_from_a_terminal():
     control starts background jobs with SIGINT ignored, and a child inherits that; Python then
     leaves SIGINT ignored (as `nohup` wants), and the signal the test sends would do nothing."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-@pytest.fixture
-def setup(token_store, tmp_path):
-    vault, kek = make_vault(token_store)
-    vault.service.close()
-    plan = small_plan(tmp_path / "plan", kek)
-    return plan, tmp_path / "plan" / "out" / "small", {**token_store.env, **PIN_ENV}
 
 
 @pytest.mark.parametrize(("name", "code", "line"), [

@@ -28,7 +28,7 @@ from ceremony.keyspec import KeySpec
 from ceremony.plan.load import load_plan
 from tests.conftest import PIN_ENV, TOKEN, logged_in, token_labels
 from tests.support.journal_forgery import lines_of
-from tests.support.rehearsal import make_vault, small_plan
+from tests.support.rehearsal import small_plan
 
 ANSWERS = ["yes", "yes", "yes", "Ada", "Wes", "Yes"]  # small_plan, answered by people
 
@@ -42,13 +42,6 @@ def media(tmp_path):
                    check=True, capture_output=True)
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=True, capture_output=True)
-
-
-@pytest.fixture
-def vault_kek(token_store):
-    vault, kek = make_vault(token_store)
-    vault.service.close()
-    return kek
 
 
 def plan_with_output(tmp_path, kek, output: str) -> Path:

@@ -14,8 +14,7 @@ import pytest
 
 from ceremony.cli import main
 from ceremony.engine.ceremony import KILL_HOOK
-from tests.conftest import PIN_ENV, token_labels
-from tests.support.rehearsal import make_vault, small_plan
+from tests.conftest import token_labels
 
 FULL_RUN_LINES = 42  # journal lines of an uninterrupted small_plan ceremony, seals included
 BOTH_KEYS_CREATED = 22  # the seal of the second key's key-created line
@@ -31,14 +30,6 @@ def journal_types(directory) -> list[str]:
 def _cli(env, *args):
     return subprocess.run([sys.executable, "-m", "ceremony", *args], env=env,
                           capture_output=True, text=True)
-
-
-@pytest.fixture
-def setup(token_store, tmp_path):
-    vault, kek = make_vault(token_store)
-    vault.service.close()
-    plan = small_plan(tmp_path / "plan", kek)
-    return plan, tmp_path / "plan" / "out" / "small", {**token_store.env, **PIN_ENV}
 
 
 def test_an_uninterrupted_run_has_the_expected_number_of_lines(setup):

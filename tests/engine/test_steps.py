@@ -19,7 +19,7 @@ from ceremony.engine.operator import ScriptedOperator
 from ceremony.engine.replay import read_genesis
 from ceremony.plan.load import load_plan
 from tests.conftest import PIN_ENV
-from tests.support.rehearsal import example_plan, make_vault, small_plan
+from tests.support.rehearsal import example_plan, small_plan
 
 ONE_KEY = '''
 [[key]]
@@ -31,13 +31,6 @@ def one_key(path):
     text = path.read_text()
     path.write_text(text[:text.index(ONE_KEY)] + "\n[output]\ndirectory = \"out\"\n")
     return path
-
-
-@pytest.fixture
-def kek(token_store):
-    vault, kek = make_vault(token_store)
-    vault.service.close()
-    return kek
 
 
 def run_and_watch(engine: Engine, work) -> tuple[list, list]:
@@ -56,8 +49,8 @@ def run_and_watch(engine: Engine, work) -> tuple[list, list]:
     small_plan,
     example_plan,
 ], ids=["one key", "two keys, one destroyed", "three keys (example plan)"])
-def test_the_published_steps_are_the_steps_taken(tmp_path, token_store, kek, make):
-    plan = load_plan(make(tmp_path / "plan", kek))
+def test_the_published_steps_are_the_steps_taken(tmp_path, token_store, vault_kek, make):
+    plan = load_plan(make(tmp_path / "plan", vault_kek))
     env = {**token_store.env, **PIN_ENV}
     engine = Engine(plan, ScriptedOperator(env), env=env)
     published = [step.id for step in engine.steps]
@@ -73,8 +66,8 @@ def test_the_published_steps_are_the_steps_taken(tmp_path, token_store, kek, mak
     assert '"step-started"' not in journal and '"steps-planned"' not in journal
 
 
-def test_a_resume_publishes_and_takes_only_what_is_left(tmp_path, token_store, kek):
-    path = small_plan(tmp_path / "plan", kek)
+def test_a_resume_publishes_and_takes_only_what_is_left(tmp_path, token_store, vault_kek):
+    path = small_plan(tmp_path / "plan", vault_kek)
     env = {**token_store.env, **PIN_ENV}
     killed = subprocess.run([sys.executable, "-m", "ceremony", "run", str(path), "--yes"],
                             env={**env, KILL_HOOK: "26"}, capture_output=True, timeout=120)
