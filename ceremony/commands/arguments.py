@@ -141,8 +141,13 @@ def _run(commands) -> None:
 
 
 def _tui(commands) -> None:
-    tui = commands.add_parser("tui", help="run a ceremony from a checked plan in the wizard")
-    tui.add_argument("plan", type=Path, help="the plan file (TOML)")
+    tui = commands.add_parser(
+        "tui", help="the ceremony wizard: build a plan step by step (or give one) and run it")
+    tui.add_argument("plan", type=Path, nargs="?",
+                     help="a plan file (TOML): the wizard opens at its review")
+    tui.add_argument("--media", type=Path, metavar="DIR",
+                     help="where the KEK picker starts: the media from the vault "
+                     "(default: the current directory)")
     tui.set_defaults(handler="tui:run_tui")
 
 

@@ -88,6 +88,15 @@ def load_plan(path: Path, *, resuming: bool = False) -> Plan:
             f"plan file {path} cannot be read ({getattr(error, 'strerror', None) or error})",
             "Check the path of the plan file",
         ) from None
+    return plan_from_bytes(path, data, resuming=resuming)
+
+
+def plan_from_bytes(path: Path, data: bytes, *, resuming: bool = False) -> Plan:
+    """Check `data` as the plan file at `path` (paths in it are relative to `path`'s directory).
+
+    The wizard checks a plan it is building this way before it writes the file, so the bytes it
+    saves are the bytes that passed.
+    """
     if data.startswith(codecs.BOM_UTF8):
         raise BadInputError(
             "plan-bom", f"plan file {path} starts with a UTF-8 byte order mark (BOM)",

@@ -67,11 +67,11 @@ def test_a_whole_ceremony_typed_in_the_wizard(wizard, plan, steps, kek, token_st
     shown = wizard.wait_for("Type Yes and Enter to go on")
     assert "This cannot be undone." in shown
     wizard.type("Yes")
-    final = wizard.wait_for("completed. Press q to close")
+    final = wizard.wait_for("completed. Press Ctrl+Q to close")
     for step in steps:
         assert f"✓ {step.title}" in final
     assert all(USER_PIN not in screen for screen in wizard.screens)
-    wizard.keys("q")
+    wizard.keys("C-q")
     assert wizard.exit_code() == 0
     directory = plan.parent / "out" / "small"
     record = json.loads((directory / "record.json").read_bytes())
@@ -84,6 +84,8 @@ def test_closing_the_wizard_interrupts_the_ceremony(wizard, plan):
     wizard.keys("y")
     wizard.wait_for("PIN for user of token test")
     wizard.keys("C-c")
+    assert "Stop the ceremony and quit?" in wizard.wait_for("Yes, quit")
+    wizard.keys("y")
     assert wizard.exit_code() == 130
     assert "ceremony: interrupted; an interrupted ceremony resumes" in wizard.screen()
     journal = (plan.parent / "out" / "small" / "journal.jsonl").read_text().splitlines()
@@ -93,9 +95,11 @@ def test_closing_the_wizard_interrupts_the_ceremony(wizard, plan):
 def test_a_refused_kek_stops_the_ceremony_with_the_engines_error(wizard, plan):
     wizard.wait_for("compare this with the KEK fingerprint")
     wizard.keys("n")
-    shown = wizard.wait_for("stopped. Press q to close")
-    assert "✗ Ceremony small stopped" in shown
-    wizard.keys("q")
+    shown = wizard.wait_for("Stopped (kek-rejected)")
+    assert "Ada did not confirm the fingerprint of KEK kv" in shown
+    wizard.keys("Escape")
+    assert "✗ Ceremony small stopped" in wizard.wait_for("stopped. Press Ctrl+Q to close")
+    wizard.keys("C-q")
     assert wizard.exit_code() == 1
     assert "ceremony: error: Ada did not confirm the fingerprint of KEK kv." in wizard.screen()
     journal = (plan.parent / "out" / "small" / "journal.jsonl").read_text().splitlines()

@@ -38,7 +38,7 @@ class ExecuteScreen(Screen):
 
     def completed(self, outcome: Outcome) -> None:
         self.query_one(StepList).complete()
-        self._status(f"✓ Ceremony {self._ceremony_id} completed. Press q to close.")
+        self._status(f"✓ Ceremony {self._ceremony_id} completed. Press Ctrl+Q to close.")
         self._write(f"Outputs in {outcome.directory}")
         self._write(f"For the paper log: record.json SHA-256 {outcome.record_sha256}")
         self._write(f"signer {outcome.signer_fingerprint}")
@@ -46,7 +46,7 @@ class ExecuteScreen(Screen):
                     f"{outcome.journal_head}")
 
     def failed(self, line: str) -> None:
-        self._status(f"✗ Ceremony {self._ceremony_id} stopped. Press q to close.")
+        self._status(f"✗ Ceremony {self._ceremony_id} stopped. Press Ctrl+Q to close.")
         self._write(line)
 
     def _status(self, text: str) -> None:
