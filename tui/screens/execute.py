@@ -31,7 +31,9 @@ class ExecuteScreen(Screen):
 
     def show(self, event: Event) -> None:
         """A step under way is marked; every journaled event is one line of the journal."""
-        if event.kind == EventKind.STEP_STARTED:
+        if event.kind == EventKind.STEPS_PLANNED:
+            self.query_one(StepList).publish(tuple(Step(**step) for step in event.payload.steps))
+        elif event.kind == EventKind.STEP_STARTED:
             self.query_one(StepList).start(event.payload.step)
         elif event.seq:
             self._write(event.message)

@@ -22,12 +22,24 @@ class StepList(VerticalScroll):
     def __init__(self, steps: tuple[Step, ...], **options) -> None:
         super().__init__(**options)
         self._steps = steps
-        self._labels = {step.id: Label(Text(f"{TO_COME} {step.title}"))
-                        for step in steps}
+        self._labels = self._make_labels()
         self._current: str | None = None
+
+    def _make_labels(self) -> dict[str, Label]:
+        return {step.id: Label(Text(f"{TO_COME} {step.title}")) for step in self._steps}
 
     def compose(self):
         yield from self._labels.values()
+
+    def publish(self, steps: tuple[Step, ...]) -> None:
+        """The engine published its steps (a resume: what is left once the journal is read)."""
+        if steps == self._steps:
+            return
+        self._steps = steps
+        self._current = None
+        self.remove_children()
+        self._labels = self._make_labels()
+        self.mount_all(self._labels.values())
 
     def start(self, step_id: str) -> None:
         """Tick the step under way off and mark `step_id` as the current one."""
