@@ -3,6 +3,7 @@ returned as given (the engine decides what it means)."""
 
 import asyncio
 
+from textual import events
 from textual.app import App
 from textual.widgets import Input, Label
 
@@ -10,6 +11,7 @@ from ceremony.pins import PinSource
 from ceremony.readback import hex_groups, pgp_words
 from tui.operator import TuiOperator
 from tui.screens.questions import ConfirmScreen, PinScreen, TypedScreen
+from tui.widgets.pin_field import PinField
 
 DIGEST = bytes(range(32))
 
@@ -79,3 +81,24 @@ async def test_a_cancelled_question_takes_its_modal_away():
         await pilot.pause()
         assert task.cancelled()
         assert not isinstance(app.screen, TypedScreen)
+
+
+async def test_the_pin_field_refuses_copy_cut_and_paste():
+    app = App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        task = await asked(pilot, TuiOperator(app, {}).pin("Cid (SO PIN part 1 of 2)",
+                                                           PinSource("prompt")))
+        screen = app.screen
+        field = screen.query_one(PinField)
+        app.copy_to_clipboard("from-the-clipboard")
+        await pilot.press(*"1357", "ctrl+shift+a", "ctrl+x")
+        assert app.clipboard == "from-the-clipboard" and field.value == "1357"
+        await pilot.press("ctrl+v")
+        field.post_message(events.Paste("2468"))  # what the terminal sends for a paste
+        await pilot.pause()
+        assert field.value == "1357"
+        assert str(screen.query_one(".problem", Label).render()) == (
+            "Type the PIN: copying, cutting and pasting a PIN are refused")
+        await pilot.press("enter")
+        assert (await task).reveal() == "1357"
+        assert "1357" not in app.clipboard

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from time import monotonic
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Label, RichLog
 
 from ceremony.engine.ceremony import Outcome
@@ -21,9 +24,11 @@ class ExecuteScreen(Screen):
         super().__init__()
         self._ceremony_id = ceremony_id
         self._steps = steps
+        self._clock: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Label(Text(f"Ceremony {self._ceremony_id}: running"), id="status")
+        yield Label("", id="operation")
         with Horizontal():
             yield StepList(self._steps, id="steps")
             yield RichLog(id="journal", wrap=True, markup=False, min_width=20)
@@ -34,12 +39,14 @@ class ExecuteScreen(Screen):
         if event.kind == EventKind.STEPS_PLANNED:
             self.query_one(StepList).publish(tuple(Step(**step) for step in event.payload.steps))
         elif event.kind == EventKind.STEP_STARTED:
-            self.query_one(StepList).start(event.payload.step)
+            title = self.query_one(StepList).start(event.payload.step)
+            self._operation(title)
         elif event.seq:
             self._write(event.message)
 
     def completed(self, outcome: Outcome) -> None:
         self.query_one(StepList).complete()
+        self._operation(None)
         self._status(f"✓ Ceremony {self._ceremony_id} completed. Press Ctrl+Q to close.")
         self._write(f"Outputs in {outcome.directory}")
         self._write(f"For the paper log: record.json SHA-256 {outcome.record_sha256}")
@@ -47,7 +54,26 @@ class ExecuteScreen(Screen):
         self._write(f"journal.jsonl ends at line {outcome.journal_lines} with SHA-256 "
                     f"{outcome.journal_head}")
 
+    def _operation(self, title: str | None) -> None:
+        """Under way: the step's title and the seconds it has taken, ticking while the HSM works
+        (the clock moving shows the screen is alive)."""
+        if self._clock is not None:
+            self._clock.stop()
+            self._clock = None
+        label = self.query_one("#operation", Label)
+        label.display = title is not None
+        if title is None:
+            return
+        started = monotonic()
+
+        def tick() -> None:
+            label.update(Text(f"▶ Now: {title} ({monotonic() - started:.0f} s)"))
+
+        tick()
+        self._clock = self.set_interval(1, tick)
+
     def failed(self, line: str) -> None:
+        self._operation(None)
         self._status(f"✗ Ceremony {self._ceremony_id} stopped. Press Ctrl+Q to close.")
         self._write(line)
 

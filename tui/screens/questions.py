@@ -19,6 +19,7 @@ from ceremony.errors import CeremonyError
 from ceremony.pins import PinSource, accept_pin
 from ceremony.secret import SecretPin
 from tui.widgets.fingerprint import Fingerprint
+from tui.widgets.pin_field import PinField
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -91,9 +92,15 @@ class PinScreen(ModalScreen[SecretPin]):
             yield Label(Text(f"PIN for {self._who}"), classes="title")
             yield Label(Text("Only the PIN holder looks at the keyboard. Type the PIN and "
                              "press Enter; it is never shown."), classes="detail")
-            yield Input(password=True)
+            yield PinField()
             yield Label("", classes="problem")
         yield Footer()
+
+    def on_pin_field_refused(self) -> None:
+        self._problem("Type the PIN: copying, cutting and pasting a PIN are refused")
+
+    def _problem(self, text: str) -> None:
+        self.query_one(".problem", Label).update(Text(text))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         field = event.input
@@ -101,7 +108,7 @@ class PinScreen(ModalScreen[SecretPin]):
             pin = accept_pin(field.value, self._source, self._who)
         except CeremonyError as refused:
             field.clear()
-            self.query_one(".problem", Label).update(Text(refused.message))
+            self._problem(refused.message)
             return
         field.clear()
         self.dismiss(pin)

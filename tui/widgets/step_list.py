@@ -41,16 +41,18 @@ class StepList(VerticalScroll):
         self._labels = self._make_labels()
         self.mount_all(self._labels.values())
 
-    def start(self, step_id: str) -> None:
-        """Tick the step under way off and mark `step_id` as the current one."""
+    def start(self, step_id: str) -> str | None:
+        """Tick the step under way off and mark `step_id` as the current one; its title."""
         self._finish_current()
         label = self._labels.get(step_id)
         if label is None:
-            return
+            return None
         self._current = step_id
-        label.update(Text(f"{CURRENT} {self._title(step_id)}"))
+        title = self._title(step_id)
+        label.update(Text(f"{CURRENT} {title}"))
         label.set_class(True, "current")
         label.scroll_visible()
+        return title
 
     def complete(self) -> None:
         """The last step is done too."""
