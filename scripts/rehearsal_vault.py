@@ -1,7 +1,8 @@
 """Rehearsal vault for scripts/demo: a second SoftHSM token plays Azure Key Vault.
 
   rehearsal_vault.py create-kek --token T --name NAME --bits N --out DIR
-      makes the KEK on the vault token; writes DIR/NAME.pem and DIR/NAME.kid
+      makes the KEK on the vault token; writes DIR/NAME.pem, DIR/NAME.kid and DIR/NAME.json
+      (what `az keyvault key show` prints for it)
   rehearsal_vault.py import --token T --ceremony DIR
       imports every keys/<name>.byok of a finished ceremony with C_UnwrapKey and checks that
       each imported key is the ceremony's key (public key or KCV from record.json)
@@ -46,6 +47,7 @@ def create_kek(args) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.name}.pem").write_bytes(kek.public_pem)
     (args.out / f"{args.name}.kid").write_text(kek.kid + "\n")
+    (args.out / f"{args.name}.json").write_text(json.dumps(kek.show_json(), indent=2) + "\n")
     vault.service.close()
     print(kek.kid)
 

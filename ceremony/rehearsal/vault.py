@@ -11,6 +11,7 @@ work of the import is hsm/vault_import.py (every PKCS#11 call lives under ceremo
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
     Encoding,
     PublicFormat,
     load_der_public_key,
+    load_pem_public_key,
 )
 
 from ceremony.errors import VerificationError
@@ -38,6 +40,23 @@ class VaultKek:
     public_pem: bytes
     key_id: bytes
     bits: int
+
+    def show_json(self) -> dict:
+        """What `az keyvault key show --id KID` prints for this KEK: the key as a JWK with
+        standard base64 `n` and `e` and `keyOps` (azure-cli src/azure-cli/azure/cli/
+        command_modules/keyvault/_transformers.py, transform_key_output)."""
+        numbers = load_pem_public_key(self.public_pem).public_numbers()
+
+        def b64(value: int) -> str:
+            return base64.b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).decode()
+
+        return {
+            "attributes": {"enabled": True, "exportable": False},
+            "key": {"kid": self.kid, "kty": "RSA-HSM", "keyOps": ["import"],
+                    "n": b64(numbers.n), "e": b64(numbers.e)},
+            "managed": None,
+            "tags": None,
+        }
 
 
 @dataclass(frozen=True)
