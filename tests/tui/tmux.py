@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 import time
@@ -15,21 +16,25 @@ class TmuxWizard:
     lands in `rc` once it ends, and what it said last stays on the screen (Textual draws on
     stderr, so stderr stays the terminal)."""
 
-    def __init__(self, directory: Path, plan: Path, env: dict[str, str]) -> None:
+    def __init__(self, directory: Path, plan: Path | None, env: dict[str, str],
+                 *options: str) -> None:
+        """`ceremony tui [PLAN] [OPTIONS]` run in `directory`."""
         self.socket = directory / "tmux.sock"
         self.rc = directory / "rc"
         self.screens: list[str] = []
-        command = (f"{sys.executable} -m ceremony tui {plan}; "
-                   f"echo $? >{self.rc}; sleep 60")
+        words = [sys.executable, "-m", "ceremony", "tui", *([str(plan)] if plan else []),
+                 *options]
+        command = f"{shlex.join(words)}; echo $? >{self.rc}; sleep 60"
         self._tmux("new-session", "-d", "-s", "wizard", "-x", str(COLUMNS), "-y", str(ROWS),
-                   command, env=env)
+                   "-c", str(directory), command, env=env)
 
     def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
         return subprocess.run(["tmux", "-S", str(self.socket), *args], env=env, check=True,
                               capture_output=True, text=True).stdout
 
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-t", "wizard")
+    def screen(self, escapes: bool = False) -> str:
+        """The screen's text; with `escapes`, with the colour and style codes it is drawn with."""
+        return self._tmux("capture-pane", "-p", *(["-e"] if escapes else []), "-t", "wizard")
 
     def wait_for(self, text: str, timeout: float = 90) -> str:
         """The screen once it shows `text` (kept in `screens`)."""
