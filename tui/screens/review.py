@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -78,7 +79,7 @@ class ReviewScreen(StepScreen):
     def body(self) -> ComposeResult:
         yield Label("Save the plan as (Enter checks it again)")
         with Horizontal(id="save-row"):
-            yield Input(str(self.state.plan_path), id="plan-path", compact=True)
+            yield Input(id="plan-path", compact=True)
             yield Button("Save and start", id="save", compact=True)
         yield Label(CHECKING, id="verdict")
         with VerticalScroll(id="plan-view"):
@@ -108,8 +109,11 @@ class ReviewScreen(StepScreen):
         return path.with_name(f"{ceremony_id}.plan.toml")
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        path = Path(event.value.strip() or ".").expanduser().absolute()
+        if path == self.state.plan_path.absolute():
+            return
         self._typed = True
-        self.state.plan_path = Path(event.value.strip() or ".").expanduser().absolute()
+        self.state.plan_path = path
         self._recheck(settle=SETTLE)
 
     def on_input_submitted(self) -> None:
@@ -120,7 +124,7 @@ class ReviewScreen(StepScreen):
 
     def _recheck(self, settle: float) -> None:
         self._ready = None
-        self.run_worker(self._check(settle), group="check", exclusive=True)
+        self.run_worker(partial(self._check, settle), group="check", exclusive=True)
 
     def _verdict(self, text: str) -> None:
         self.query_one("#verdict", Label).update(Text(text))
