@@ -19,15 +19,18 @@ from textual.worker import Worker, WorkerCancelled
 from ceremony.engine.ceremony import Engine, Outcome
 from ceremony.engine.events import Event
 from ceremony.errors import CeremonyError
+from ceremony.plan.draft import Draft
 from ceremony.plan.model import Plan
 from tui.operator import TuiOperator
 from tui.screens.dialogs import ErrorScreen, HelpScreen, QuitScreen
+from tui.screens.done import DoneScreen
 from tui.screens.execute import ExecuteScreen
 from tui.screens.participants import ParticipantsScreen
+from tui.screens.review import ReviewScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.state import WizardState
 
-BUILD_STEPS = (WelcomeScreen, ParticipantsScreen)
+BUILD_STEPS = (WelcomeScreen, ParticipantsScreen, ReviewScreen)
 QUIT_BUILDING = "Quit the wizard? Nothing has been written to the token."
 QUIT_RUNNING = ("Stop the ceremony and quit? The step under way finishes, the journal records the "
                 "interruption, and `ceremony tui --resume DIR` (or `ceremony abort DIR`) takes "
@@ -52,12 +55,13 @@ class WizardApp(App[None]):
         self._execute: ExecuteScreen | None = None
 
     async def on_mount(self) -> None:
-        if self.state.plan is not None:
-            self.run_ceremony(self.state.plan)
-            return
+        if self.state.plan is not None:  # a plan given: its review, the earlier steps behind it
+            self.state.draft = Draft.from_plan(self.state.plan)
+            self.state.plan_path = self.state.plan.path
+            self._step = len(BUILD_STEPS) - 1
         for number, step in enumerate(BUILD_STEPS, 1):
             self.install_screen(step(self.state, number, len(BUILD_STEPS)), step.__name__)
-        await self.push_screen(BUILD_STEPS[0].__name__)
+        await self.push_screen(BUILD_STEPS[self._step].__name__)
 
     def next_step(self) -> None:
         self._go(self._step + 1)
@@ -89,7 +93,8 @@ class WizardApp(App[None]):
             self._execute.failed(error.line())
             self.push_screen(ErrorScreen(error))
             return
-        self._execute.completed(self.outcome)
+        self._execute.completed()
+        self.push_screen(DoneScreen(self.outcome))
 
     def _show(self, event: Event) -> None:
         self._execute.show(event)

@@ -15,8 +15,6 @@ from ceremony.commands.common import print_json
 from ceremony.databricks.render import coverage_table
 from ceremony.errors import ExitCode
 from ceremony.files import write_exclusive
-from ceremony.hsm.module import find_module
-from ceremony.hsm.service import HsmService
 from ceremony.plan.coverage import coverage_for
 from ceremony.plan.dry_run import (
     LABELS_NOTE,
@@ -24,7 +22,7 @@ from ceremony.plan.dry_run import (
     ONE_STEP_NOTE,
     TWO_STEP_NOTE,
     DryRun,
-    dry_run,
+    check_token,
 )
 from ceremony.plan.load import load_plan
 from ceremony.plan.model import Plan
@@ -34,8 +32,7 @@ TEMPLATE = "examples/new-plan.toml"
 
 def check_plan(args, env) -> int:
     plan = load_plan(args.plan)
-    explicit = args.module or (str(plan.hsm.module) if plan.hsm.module else None)
-    result = dry_run(plan, HsmService(find_module(explicit, env), env), env)
+    result = check_token(plan, env, args.module)
     if args.json:
         print_json(check_json(plan, result))
     else:

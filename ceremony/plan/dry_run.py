@@ -18,6 +18,7 @@ from pathlib import Path
 from ceremony import layout
 from ceremony.errors import BadInputError, CeremonyError, TokenError
 from ceremony.files import output_error
+from ceremony.hsm.module import find_module
 from ceremony.hsm.service import HsmService
 from ceremony.hsm.types import TokenInfo
 from ceremony.pins import check_source
@@ -144,6 +145,13 @@ def dry_run(plan: Plan, service: HsmService, env: Mapping[str, str]) -> DryRun:
         files=planned_files(plan),
         problems=tuple(problems),
     )
+
+
+def check_token(plan: Plan, env: Mapping[str, str], module: str | None = None) -> DryRun:
+    """The dry run through `module`, else the plan's `hsm.module`, else the usual places (the
+    module the run itself would load)."""
+    explicit = module or (str(plan.hsm.module) if plan.hsm.module else None)
+    return dry_run(plan, HsmService(find_module(explicit, env), env), env)
 
 
 def check_output(ceremony_dir: Path) -> tuple[OutputCheck, BadInputError | None]:

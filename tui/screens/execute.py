@@ -11,7 +11,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Label, RichLog
 
-from ceremony.engine.ceremony import Outcome
 from ceremony.engine.events import Event, EventKind
 from ceremony.engine.steps import Step
 from tui.widgets.step_list import StepList
@@ -44,15 +43,11 @@ class ExecuteScreen(Screen):
         elif event.seq:
             self._write(event.message)
 
-    def completed(self, outcome: Outcome) -> None:
+    def completed(self) -> None:
+        """Every step ticked; what the ceremony left is the Done screen's."""
         self.query_one(StepList).complete()
         self._operation(None)
-        self._status(f"✓ Ceremony {self._ceremony_id} completed. Press Ctrl+Q to close.")
-        self._write(f"Outputs in {outcome.directory}")
-        self._write(f"For the paper log: record.json SHA-256 {outcome.record_sha256}")
-        self._write(f"signer {outcome.signer_fingerprint}")
-        self._write(f"journal.jsonl ends at line {outcome.journal_lines} with SHA-256 "
-                    f"{outcome.journal_head}")
+        self._status(f"✓ Ceremony {self._ceremony_id} completed")
 
     def _operation(self, title: str | None) -> None:
         """Under way: the step's title and the seconds it has taken, ticking while the HSM works
