@@ -115,10 +115,10 @@ async def test_the_resume_screen_lists_done_and_left_and_r_finishes_it(interrupt
         assert "completed" in str(app.screen.query_one("#status", Label).render())
     assert app.outcome.directory == directory
     assert main(["verify", str(directory), "--unpinned"]) == 0
-    assert token_labels_after(directory) == ["resumed", "ceremony-completed"]
+    assert resumed_and_last(directory) == ["resumed", "ceremony-completed"]
 
 
-def token_labels_after(directory) -> list[str]:
+def resumed_and_last(directory) -> list[str]:
     """The resumed and the last line types of the journal."""
     types = [json.loads(line)["type"]
              for line in (directory / "journal.jsonl").read_text().splitlines()
@@ -178,6 +178,36 @@ def test_verify_with_a_wrong_signer_names_the_mismatch_and_exits_4(finished, tmp
         wizard.wait_for("Yes, quit")
         wizard.keys("y")
         assert wizard.exit_code() == 4
+    finally:
+        wizard.close()
+
+
+def test_a_plan_whose_ceremony_was_interrupted_opens_resume_or_abort(interrupted, tmp_path):
+    directory, env = interrupted
+    wizard = TmuxWizard(tmp_path, directory.parent.parent / "plan.toml", env)
+    try:
+        shown = wizard.wait_for("r resumes it; a aborts it")
+        assert "Interrupted ceremony small" in shown
+        assert f"Directory:{directory}" in "".join(shown.split())
+        wizard.keys("C-q")
+        wizard.wait_for("Yes, quit")
+        wizard.keys("y")
+        assert wizard.exit_code() == 130
+    finally:
+        wizard.close()
+
+
+def test_a_plan_whose_ceremony_finished_offers_to_verify_it(finished, tmp_path):
+    directory, signer, env = finished
+    wizard = TmuxWizard(tmp_path, directory.parent.parent / "plan.toml", env)
+    try:
+        wizard.wait_for("This ceremony is finished (its record.json is there)")
+        wizard.type(signer)
+        wizard.wait_for("✓ Verified: every check held.")
+        wizard.keys("C-q")
+        wizard.wait_for("Yes, quit")
+        wizard.keys("y")
+        assert wizard.exit_code() == 0
     finally:
         wizard.close()
 
