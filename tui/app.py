@@ -10,7 +10,9 @@ with `ceremony tui --resume DIR`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
@@ -19,14 +21,18 @@ from textual.worker import Worker, WorkerCancelled
 from ceremony.engine.ceremony import Engine, Outcome
 from ceremony.engine.events import Event
 from ceremony.errors import CeremonyError
+from ceremony.layout import CeremonyDir
 from ceremony.plan.draft import Draft
 from ceremony.plan.model import Plan
+from ceremony.record.verify import VerifyReport
 from tui.operator import TuiOperator
 from tui.screens.dialogs import ErrorScreen, HelpScreen, QuitScreen
 from tui.screens.done import DoneScreen
 from tui.screens.execute import ExecuteScreen
 from tui.screens.participants import ParticipantsScreen
+from tui.screens.resume import AbortScreen, ResumeScreen
 from tui.screens.review import ReviewScreen
+from tui.screens.verify import VerifyScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.state import WizardState
 
@@ -44,10 +50,15 @@ class WizardApp(App[None]):
                 Binding("ctrl+q", "quit_asking", "Quit", priority=True),
                 Binding("ctrl+c", "quit_asking", "Quit", show=False, priority=True))
 
-    def __init__(self, state: WizardState) -> None:
+    def __init__(self, state: WizardState, directory: Path | None = None,
+                 verifying: bool = False) -> None:
+        """`directory`: a ceremony directory to resume, abort or verify (`verifying`)."""
         super().__init__()
         self.state = state
-        self.outcome: Outcome | None = None
+        self.directory = directory
+        self.verifying = verifying
+        self.outcome: Outcome | int | None = None  # an abort's outcome: the keys destroyed
+        self.verification: VerifyReport | CeremonyError | None = None
         self.error: CeremonyError | None = None
         self.started = False
         self._step = 0
@@ -55,6 +66,9 @@ class WizardApp(App[None]):
         self._execute: ExecuteScreen | None = None
 
     async def on_mount(self) -> None:
+        if self.directory is not None:
+            self.open_directory(self.directory)
+            return
         if self.state.plan is not None:  # a plan given: its review, the earlier steps behind it
             self.state.draft = Draft.from_plan(self.state.plan)
             self.state.plan_path = self.state.plan.path
@@ -76,25 +90,54 @@ class WizardApp(App[None]):
         self._step = step
         self.switch_screen(BUILD_STEPS[step].__name__)
 
+    def open_directory(self, directory: Path) -> None:
+        """A ceremony directory: verify it when asked or finished, else offer resume or abort
+        (self.state.plan is its plan)."""
+        self.directory = directory
+        if self.verifying or CeremonyDir(directory).record.is_file():
+            self.push_screen(VerifyScreen(directory, finished=not self.verifying))
+        else:
+            self.push_screen(ResumeScreen(self.state.plan, directory, self.state.env))
+
     def run_ceremony(self, plan: Plan) -> None:
         """Run the checked plan's ceremony on the execute screen."""
-        engine = Engine(plan, TuiOperator(self, self.state.env), emit=self._show,
-                        env=self.state.env)
-        self._execute = ExecuteScreen(plan.ceremony.id, engine.steps)
-        self.push_screen(self._execute)
-        self.started = True
-        self._worker = self.run_worker(self._run(engine), name="engine")
+        engine = self._engine(plan, None)
+        self._start(engine.run(), ExecuteScreen(plan.ceremony.id, engine.steps), self._done)
 
-    async def _run(self, engine: Engine) -> None:
+    def resume_ceremony(self, plan: Plan, directory: Path, abort: bool = False) -> None:
+        """Resume (or abort) the interrupted ceremony in `directory` on the execute screen."""
+        engine = self._engine(plan, directory)
+        if abort:
+            screen = AbortScreen(plan.ceremony.id)
+            self._start(engine.abort(), screen, screen.aborted)
+        else:
+            self._start(engine.resume(), ExecuteScreen(plan.ceremony.id, engine.steps),
+                        self._done)
+
+    def _engine(self, plan: Plan, directory: Path | None) -> Engine:
+        return Engine(plan, TuiOperator(self, self.state.env), emit=self._show,
+                      env=self.state.env, directory=directory)
+
+    def _start(self, work: Awaitable, screen: ExecuteScreen, then: Callable) -> None:
+        """Run `work` (the engine's run, resume or abort) on `screen`; `then` gets its outcome."""
+        self._execute = screen
+        self.push_screen(screen)
+        self.started = True
+        self._worker = self.run_worker(self._run(work, then), name="engine")
+
+    async def _run(self, work: Awaitable, then: Callable) -> None:
         try:
-            self.outcome = await engine.run()
+            self.outcome = await work
         except CeremonyError as error:
             self.error = error
             self._execute.failed(error.line())
             self.push_screen(ErrorScreen(error))
             return
+        then(self.outcome)
+
+    def _done(self, outcome: Outcome) -> None:
         self._execute.completed()
-        self.push_screen(DoneScreen(self.outcome))
+        self.push_screen(DoneScreen(outcome))
 
     def _show(self, event: Event) -> None:
         self._execute.show(event)

@@ -143,8 +143,13 @@ def _run(commands) -> None:
 def _tui(commands) -> None:
     tui = commands.add_parser(
         "tui", help="the ceremony wizard: build a plan step by step (or give one) and run it")
-    tui.add_argument("plan", type=Path, nargs="?",
-                     help="a plan file (TOML): the wizard opens at its review")
+    which = tui.add_mutually_exclusive_group()
+    which.add_argument("plan", type=Path, nargs="?",
+                       help="a plan file (TOML): the wizard opens at its review")
+    which.add_argument("--resume", type=Path, metavar="DIR",
+                       help="an interrupted ceremony's directory: resume it or abort it")
+    which.add_argument("--verify", type=Path, metavar="DIR",
+                       help="a finished ceremony's directory: verify it against the paper log")
     tui.add_argument("--media", type=Path, metavar="DIR",
                      help="where the KEK picker starts: the media from the vault "
                      "(default: the current directory)")

@@ -11,16 +11,14 @@ import json
 import signal
 import sys
 from contextlib import ExitStack
-from pathlib import Path
 
 from ceremony.commands.progress import Narrator
 from ceremony.commands.tty import at_the_terminal
 from ceremony.engine.ceremony import Engine
 from ceremony.engine.operator import ScriptedOperator
-from ceremony.engine.replay import read_genesis
+from ceremony.engine.replay import plan_of
 from ceremony.engine.steps import planned_steps
 from ceremony.errors import BadInputError, Terminated
-from ceremony.layout import CeremonyDir
 from ceremony.plan.load import load_plan
 
 
@@ -39,21 +37,6 @@ def _operator(args, env, stack: ExitStack):
 def _live(args, plan) -> bool:
     """A live progress bar only when nobody is asked anything at the terminal."""
     return args.yes and not plan.prompts_for_pins
-
-
-def _plan_of(directory: Path, override: Path | None):
-    """The plan of the ceremony in `directory`: the one its journal names, or `override`.
-
-    The engine then works on `directory` itself and refuses it unless the journal began there
-    (engine/replay.py), so a copy of a ceremony directory is never finished or aborted.
-    """
-    journal = CeremonyDir(directory).journal
-    if not journal.is_file():
-        raise BadInputError(
-            "not-a-ceremony", f"{directory} holds no journal.jsonl",
-            "Give the directory of the interrupted ceremony",
-        )
-    return load_plan(override or read_genesis(journal).plan, resuming=True)
 
 
 async def _until_stopped(work):
@@ -78,7 +61,7 @@ def run_ceremony(args, env) -> int:
         raise BadInputError("usage", "give a plan file, or --resume DIR, but not both",
                             "See 'ceremony run --help'")
     resuming = args.resume is not None
-    plan = _plan_of(args.resume, args.plan_override) if resuming else load_plan(args.plan)
+    plan = plan_of(args.resume, args.plan_override) if resuming else load_plan(args.plan)
     with ExitStack() as stack, Narrator(args.json, len(planned_steps(plan)),
                                         live=_live(args, plan)) as narrator:
         operator = _operator(args, env, stack)
@@ -98,7 +81,7 @@ def tell_outcome(outcome) -> None:
 
 
 def abort_ceremony(args, env) -> int:
-    plan = _plan_of(args.directory, args.plan_override)
+    plan = plan_of(args.directory, args.plan_override)
     with ExitStack() as stack, Narrator(args.json, 0, live=_live(args, plan)) as narrator:
         operator = _operator(args, env, stack)
         engine = Engine(plan, operator, narrator.event, env, directory=args.directory)

@@ -34,6 +34,7 @@ from ceremony.files import read_file
 from ceremony.hsm.types import KeyFacts, KeyRef
 from ceremony.journal import Entry, TornTail, scan
 from ceremony.layout import CeremonyDir
+from ceremony.plan.load import load_plan
 from ceremony.plan.model import KeyEntry, Plan
 from ceremony.seals import check_seals
 
@@ -59,6 +60,21 @@ class Genesis:
 def read_genesis(journal: Path) -> Genesis:
     """The first line of a journal, checked; BadInputError when it has no complete line."""
     return _first(scan(journal, allow_torn_tail=True)[0], journal)
+
+
+def plan_of(directory: Path, override: Path | None = None) -> Plan:
+    """The plan of the ceremony in `directory`: the one its journal names, or `override`.
+
+    The engine then works on `directory` itself and refuses it unless the journal began there
+    (_check_place), so a copy of a ceremony directory is never finished or aborted.
+    """
+    journal = CeremonyDir(directory).journal
+    if not journal.is_file():
+        raise BadInputError(
+            "not-a-ceremony", f"{directory} holds no journal.jsonl",
+            "Give the directory of the interrupted ceremony",
+        )
+    return load_plan(override or read_genesis(journal).plan, resuming=True)
 
 
 def _first(entries: list[Entry], journal: Path) -> Genesis:
