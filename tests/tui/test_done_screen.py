@@ -55,8 +55,13 @@ async def test_done_shows_the_verified_record_and_the_paper_log(setup):
             assert name in text
         assert "az keyvault key import --vault-name rehearsal-vault --name adb-disks" in text
         assert f"runbook: {directory / 'runbook.md'}" in text
+        body = app.screen.query_one("#done-body")
+        for _ in range(100):  # the text is laid out on a later refresh
+            if body.max_scroll_y > 0:
+                break
+            await pilot.pause(0.02)
         await pilot.press("pagedown")
-        assert app.screen.query_one("#done-body").scroll_y > 0
+        assert body.scroll_y > 0
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert not app.is_running
