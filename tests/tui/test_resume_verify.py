@@ -20,6 +20,7 @@ from tests.conftest import PIN_ENV, token_labels
 from tests.support.rehearsal import make_vault, small_plan
 from tests.tui.tmux import TmuxWizard
 from tui.app import WizardApp
+from tui.screens.done import DoneScreen
 from tui.screens.questions import ConfirmScreen, TypedScreen
 from tui.screens.resume import ResumeScreen
 from tui.state import WizardState
@@ -112,7 +113,8 @@ async def test_the_resume_screen_lists_done_and_left_and_r_finishes_it(interrupt
         await answered(pilot, app, answers)
         assert app.error is None
         assert answers == ["Ada", "Wes", "Yes"]  # sign-offs, then destroying key disks
-        assert "completed" in str(app.screen.query_one("#status", Label).render())
+        assert isinstance(app.screen, DoneScreen)
+        assert "✓ Ceremony completed" in str(app.screen.query_one("#done-title", Label).render())
     assert app.outcome.directory == directory
     assert main(["verify", str(directory), "--unpinned"]) == 0
     assert resumed_and_last(directory) == ["resumed", "ceremony-completed"]
@@ -149,7 +151,7 @@ async def test_a_aborts_it_once_yes_is_typed(interrupted, token_store):
 
 def test_verify_with_the_right_signer_says_verified_and_exits_0(finished, tmp_path):
     directory, signer, env = finished
-    wizard = TmuxWizard(tmp_path, f"--verify {directory}", env)
+    wizard = TmuxWizard(tmp_path, None, env, "--verify", str(directory))
     try:
         wizard.wait_for("Signer fingerprint")
         wizard.type(" ".join(signer[i:i + 4] for i in range(0, 64, 4)))
@@ -166,7 +168,7 @@ def test_verify_with_the_right_signer_says_verified_and_exits_0(finished, tmp_pa
 
 def test_verify_with_a_wrong_signer_names_the_mismatch_and_exits_4(finished, tmp_path):
     directory, signer, env = finished
-    wizard = TmuxWizard(tmp_path, f"--verify {directory}", env)
+    wizard = TmuxWizard(tmp_path, None, env, "--verify", str(directory))
     try:
         wizard.wait_for("Signer fingerprint")
         wizard.type("00" * 32)
