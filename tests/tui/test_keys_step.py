@@ -113,6 +113,8 @@ async def test_an_ec_key_for_managed_services_shows_the_catalog_rule(state):
         feature = load_catalog().feature("managed-services")
         rule = key_allowed(feature, KeySpec("ec", curve="P-256"))
         assert f"✗ key[1].features[1]: {rule}" in shown(screen, "#rules")
+        assert "managed-services: ✓ ticked" in str(
+            screen.query_one("#serves-managed-services", Checkbox).label)
         assert "✗ services EC P-256" in str(screen.query_one("#key-list ListItem Label").render())
         assert "key[1] services is not counted" in screen.query_one(CoverageTable).plain
         await pilot.press("ctrl+n")
@@ -183,7 +185,8 @@ async def test_going_back_and_forth_keeps_the_keys_and_selecting_one_edits_it(st
         keys.focus()
         await pilot.press("up", "delete")
         await pilot.pause()
-    assert [key["azure_name"] for key in state.draft.tables("key")] == ["adbdisks"]
+    assert [(key["azure_name"], key["kek"], key["features"])
+            for key in state.draft.tables("key")] == [("adbdisks", "kv", ["managed-disks"])]
 
 
 async def test_workspaces_are_added_removed_and_checked_by_the_loader(state):

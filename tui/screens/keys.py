@@ -241,7 +241,11 @@ class KeysScreen(StepScreen):
             self.query_one("#key_ops", Input).value = ", ".join(DEFAULT_KEY_OPS[event.value])
         self._save()
 
-    def on_checkbox_changed(self) -> None:
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """The ticked state in words too (the box itself shows it by colour)."""
+        feature_id = event.checkbox.id.removeprefix("serves-")
+        event.checkbox.label = Text(f"{feature_id}: ✓ ticked" if event.value
+                                    else feature_id)
         self._save()
 
     def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
