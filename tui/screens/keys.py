@@ -317,8 +317,8 @@ class KeysScreen(StepScreen):
         names = self.query("#key-list Label").results(Label)
         for number, (key, label) in enumerate(zip(self._keys, names, strict=False), 1):
             mark = "✗" if checked.under(f"key[{number}]") else "✓"
-            label.update(Text(f"{mark} {key.get('name') or '(no name)'} "
-                              f"{key['type'].upper()} {key.get('size', key.get('curve'))}"))
+            spec = f"{key.get('type', '').upper()} {key.get('size', key.get('curve', ''))}"
+            label.update(Text(f"{mark} {key.get('name') or '(no name)'} {spec}"))
         if self._current is not None:
             self.query_one("#rules", Static).update(self._rules(checked, self._current + 1))
         workspace_problems = checked.under("ceremony.workspaces")
