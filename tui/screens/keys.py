@@ -66,7 +66,7 @@ class KeysScreen(StepScreen):
         "the token. Azure name: the key's name in the vault. Key ops: what Azure lets the key "
         "do (the type's default suits Databricks). After export: keep the token copy, or "
         "destroy it once the package is verified. Serves: the Databricks CMK features the key "
-        "protects; each workspace's feature takes one key, and Databricks takes RSA keys only.\n"
+        "protects; the CMK catalog (`ceremony catalog`) says which key types each takes.\n"
         "\nThe lines under the form are the plan check's problems with this key; the coverage "
         "tab lists what the keys protect and what stays unprotected.\n\n"
         "Keys: F2 new key; F3 the next tab (Keys, Coverage, Workspaces); in a list, Delete "
