@@ -58,11 +58,11 @@ def coverage_table(report: CoverageReport) -> str:
         lines += ["", f"{STATUS_HEADINGS[status]} ({len(entries)})"]
         for entry in entries:
             lines += _wrap(f"{entry.name} [{entry.data_type}]", "  ", hang=4)
-            lines += _wrap(_coverage_detail(entry), "      ")
+            lines += _wrap(coverage_detail(entry), "      ")
     return "\n".join(lines) + "\n"
 
 
-def _coverage_detail(entry: CoverageEntry) -> str:
+def coverage_detail(entry: CoverageEntry) -> str:
     detail = f"Key {entry.key} via {entry.feature}" if entry.status == "covered" else entry.reason
     return " ".join((f"{_cap(entry.location)}. {detail}.", *entry.notes))
 

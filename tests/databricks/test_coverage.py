@@ -11,7 +11,7 @@ import pytest
 
 from ceremony.databricks.catalog import load_catalog
 from ceremony.databricks.coverage import coverage
-from ceremony.databricks.render import coverage_table
+from ceremony.databricks.render import coverage_detail, coverage_table
 from ceremony.errors import BadInputError
 
 FEATURE_IDS = ("managed-services", "managed-disks", "dbfs-root")
@@ -172,3 +172,17 @@ def test_coverage_table_names_keys(catalog):
     assert "Keys: managed-disks = disk-2026\n" in table
     assert re.search(r"Key disk-2026 via managed-disks\.", table)
     assert "Keys: none assigned\n" in coverage_table(coverage(catalog, {}))
+
+
+def test_coverage_detail_words_each_status_as_the_table_does(catalog):
+    """The wizard's coverage view shows entries with this wording, so both read alike."""
+    report = coverage(catalog, {"managed-services": "services"})
+    by_id = {entry.data_type: entry for entry in report.entries}
+    assert coverage_detail(by_id["sql-queries"]) == (
+        "Control plane. Key services via managed-services. Serverless SQL too.")
+    assert coverage_detail(by_id["job-results"]) == (
+        "Workspace storage account. No key serves dbfs-root.")
+    assert coverage_detail(by_id["compute-os-disks"]) == (
+        "Classic compute OS disks. Managed-disk CMK applies to data disks, not OS disks.")
+    table = _flat(coverage_table(report))
+    assert all(_flat(coverage_detail(entry)) in table for entry in report.entries)
