@@ -14,7 +14,8 @@ from ceremony.keyspec import KeySpec
 from ceremony.plan.draft import Draft
 from tests.conftest import TOKEN
 from tests.support.rehearsal import make_vault
-from tui.app import BUILD_STEPS, WizardApp
+from tests.tui.steps import walk_to
+from tui.app import WizardApp
 from tui.screens.keys import KeysScreen
 from tui.state import WizardState
 from tui.widgets.coverage_table import CoverageTable
@@ -48,12 +49,7 @@ def state(kek, tmp_path, token_store):
 
 async def to_keys(pilot) -> KeysScreen:
     """Go forward through the earlier steps (each accepts the prepared draft) to this one."""
-    for _ in BUILD_STEPS:
-        if isinstance(pilot.app.screen, KeysScreen):
-            return pilot.app.screen
-        await pilot.press("ctrl+n")
-        await pilot.pause()
-    raise AssertionError(f"the keys step was not reached: {pilot.app.screen}")
+    return await walk_to(pilot, KeysScreen)
 
 
 async def type_into(pilot, screen, field: str, text: str) -> None:

@@ -15,10 +15,12 @@ from ceremony.plan.draft import Draft
 from ceremony.plan.load import load_plan
 from tests.conftest import PIN_ENV
 from tests.support.rehearsal import small_plan
-from tui.app import WizardApp
+from tests.tui.steps import back_to, walk_to
+from tui.app import BUILD_STEPS, WizardApp
 from tui.screens.execute import ExecuteScreen
 from tui.screens.participants import ParticipantsScreen
 from tui.screens.review import ReviewScreen
+from tui.screens.welcome import WelcomeScreen
 from tui.state import WizardState
 
 
@@ -56,9 +58,7 @@ async def checked(pilot) -> str:
 
 
 async def to_review(pilot) -> ReviewScreen:
-    await pilot.press("ctrl+n", "ctrl+n")
-    assert isinstance(pilot.app.screen, ReviewScreen)
-    return pilot.app.screen
+    return await walk_to(pilot, ReviewScreen)
 
 
 def running(app) -> bool:
@@ -74,12 +74,14 @@ async def quit_running(pilot) -> None:
 
 
 async def test_a_problem_is_listed_with_its_field_and_holds_the_ceremony(given, env):
-    state = drafted(given, env, lambda data: data["key"][1].update(size=1000))
+    # A field no earlier step fills in (each step holds back its own fields' problems)
+    state = drafted(given, env, lambda data: data["ceremony"].update(colour="blue"))
     app = WizardApp(state)
     async with app.run_test(size=(80, 24)) as pilot:
         review = await to_review(pilot)
         assert (await checked(pilot)).startswith("✗ Not ready: 1 problem(s)")
-        assert "✗ key[2].size:" in text_of(review, "#problems")
+        assert "✗ ceremony.colour: unknown key (allowed: id, purpose, workspaces, " \
+            "previous_record)" in text_of(review, "#problems")
         await pilot.press("ctrl+s")
         assert app.screen is review and not app.started
         assert "the plan check has not passed" in text_of(review, "#problems")
@@ -151,17 +153,16 @@ async def test_a_given_plan_opens_at_review_and_starts_as_it_is(given, env):
     async with app.run_test(size=(80, 24)) as pilot:
         review = app.screen
         assert isinstance(review, ReviewScreen)
-        assert text_of(review, "#step-title") == "Step 3 of 3: Review"
+        steps = len(BUILD_STEPS)
+        assert text_of(review, "#step-title") == f"Step {steps} of {steps}: Review"
         assert review.query_one("#plan-path", Input).value == str(given)
         verdict = await checked(pilot)
         assert verdict == "✓ Ready: the plan check passes. Ctrl+S starts the ceremony"
         assert str(review.query_one("#plan-text", Static).render()) == given.read_text()
-        await pilot.press("escape")
-        assert isinstance(app.screen, ParticipantsScreen)
+        people = await back_to(pilot, ParticipantsScreen)
         assert "Cora (custodian)" in [str(label.render()) for label in
-                                      app.screen.query("#people Label").results(Label)]
-        await pilot.press("ctrl+n")
-        assert app.screen is review
+                                      people.query("#people Label").results(Label)]
+        assert await walk_to(pilot, ReviewScreen) is review
         await checked(pilot)
         await pilot.press("ctrl+s")
         assert running(app)
@@ -175,11 +176,10 @@ async def test_an_edited_given_plan_needs_a_new_file(given, env):
                                 plan=load_plan(given)))
     async with app.run_test(size=(80, 24)) as pilot:
         await checked(pilot)
-        await pilot.press("escape", "escape")  # back to Welcome
+        await back_to(pilot, WelcomeScreen)
         app.screen.query_one("#purpose", Input).focus()
         await pilot.press("end", "space", "v", "2")
-        await pilot.press("ctrl+n", "ctrl+n")
-        review = app.screen
+        review = await to_review(pilot)
         assert (await checked(pilot)).startswith("✗ Not ready")
         assert f"plan file: {given} already exists" in text_of(review, "#problems")
         field = review.query_one("#plan-path", Input)

@@ -11,6 +11,7 @@ from ceremony.readback import hex_groups, pgp_words
 from tests.conftest import SO_PIN, USER_PIN
 from tests.support.rehearsal import make_vault, small_plan
 from tests.tui.tmux import TmuxWizard
+from tui.app import BUILD_STEPS
 
 
 @pytest.fixture
@@ -41,7 +42,8 @@ def wizard(plan, kek, token_store, tmp_path):
 def start(wizard) -> None:
     """`ceremony tui PLAN` opens at Review: once the plan check passes, Ctrl+S starts."""
     shown = wizard.wait_for("✓ Ready: the plan check passes. Ctrl+S starts the ceremony")
-    assert "Step 3 of 3: Review" in shown
+    steps = len(BUILD_STEPS)
+    assert f"Step {steps} of {steps}: Review" in shown
     wizard.keys("C-s")
 
 

@@ -33,6 +33,7 @@ from ceremony.databricks.catalog import load_catalog
 from ceremony.databricks.coverage import coverage
 from ceremony.keyspec import AES_SIZES, EC_CURVES, RSA_SIZES
 from ceremony.plan.draft import Checked
+from ceremony.plan.keys import KEY_FIELDS
 from ceremony.plan.model import AFTER_EXPORT, DEFAULT_KEY_OPS, KEY_TYPES
 from tui.screens.step import StepScreen
 from tui.widgets.coverage_table import CoverageTable, summary
@@ -41,6 +42,12 @@ SPECS = {"rsa": RSA_SIZES, "ec": EC_CURVES, "aes": AES_SIZES}
 NO_KEK = ("✗ No KEK in the plan yet: the KEK step comes before this one (Escape goes back). "
           "A key is exported under a KEK.")
 INPUTS = ("name", "label", "azure_name", "key_ops")
+
+
+def _word_ticked(box: Checkbox) -> None:
+    """The ticked state in words too (the box itself shows it by colour)."""
+    feature_id = box.id.removeprefix("serves-")
+    box.label = Text(f"{feature_id}: ✓ ticked" if box.value else feature_id)
 
 
 def new_key(kek: str) -> dict:
@@ -179,19 +186,24 @@ class KeysScreen(StepScreen):
             widget.display = editing
         self.query_one("#no-keys", Label).display = not editing
         if editing:
-            key = self._keys[self._current]
-            for name in INPUTS:
-                value = key.get(name, "")
-                self.query_one(f"#{name}", Input).value = (
-                    ", ".join(value) if isinstance(value, list) else value)
-            self.query_one("#type", Select).value = key["type"]
-            self._spec_options(key["type"], key.get("curve", key.get("size")))
-            self._choose("#kek", key.get("kek"), self._kek_names)
-            self.query_one("#after_export", Select).value = key.get("after_export", "keep")
-            for feature_id in self.catalog.feature_ids:
-                self.query_one(f"#serves-{feature_id}", Checkbox).value = (
-                    feature_id in key.get("features", ()))
+            with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
+                self._fill(self._keys[self._current])
         self._check()
+
+    def _fill(self, key: dict) -> None:
+        """The form shows `key`; showing it changes nothing in the draft."""
+        for name in INPUTS:
+            value = key.get(name, "")
+            self.query_one(f"#{name}", Input).value = (
+                ", ".join(value) if isinstance(value, list) else value)
+        self.query_one("#type", Select).value = key["type"]
+        self._spec_options(key["type"], key.get("curve", key.get("size")))
+        self._choose("#kek", key.get("kek"), self._kek_names)
+        self.query_one("#after_export", Select).value = key.get("after_export", "keep")
+        for feature_id in self.catalog.feature_ids:
+            box = self.query_one(f"#serves-{feature_id}", Checkbox)
+            box.value = feature_id in key.get("features", ())
+            _word_ticked(box)
 
     def _choose(self, selector: str, value, options) -> None:
         if value in options:
@@ -206,14 +218,16 @@ class KeysScreen(StepScreen):
     # -- editing --------------------------------------------------------------------------------
 
     def _form_entry(self) -> dict:
-        """The form as a `[[key]]` table, its fields in the loader's order (KEY_FIELDS)."""
+        """The form as a `[[key]]` table, its fields in the loader's order (KEY_FIELDS); the
+        fields the form does not show (origin, an import's source) are kept as they were."""
         kind = self.query_one("#type", Select).value
         kek = self.query_one("#kek", Select).value
         ops = self.query_one("#key_ops", Input).value.replace(",", " ").split()
-        return {
+        kept = {name: value for name, value in self._keys[self._current].items()
+                if name not in ("size", "curve")}
+        entry = kept | {
             "name": self.query_one("#name", Input).value.strip(),
             "label": self.query_one("#label", Input).value.strip(),
-            "origin": "generate",
             "type": kind,
             "curve" if kind == "ec" else "size": self.query_one("#spec", Select).value,
             "kek": kek if isinstance(kek, str) else "",
@@ -223,6 +237,10 @@ class KeysScreen(StepScreen):
             "key_ops": ops,
             "after_export": self.query_one("#after_export", Select).value,
         }
+        original = self._keys[self._current]
+        defaults = {"after_export": "keep", "key_ops": list(DEFAULT_KEY_OPS[kind])}
+        return {name: entry[name] for name in (*KEY_FIELDS, *entry) if name in entry
+                and (name in original or entry[name] != defaults.get(name))}
 
     def _save(self) -> None:
         if self._current is not None:
@@ -243,9 +261,7 @@ class KeysScreen(StepScreen):
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         """The ticked state in words too (the box itself shows it by colour)."""
-        feature_id = event.checkbox.id.removeprefix("serves-")
-        event.checkbox.label = Text(f"{feature_id}: ✓ ticked" if event.value
-                                    else feature_id)
+        _word_ticked(event.checkbox)
         self._save()
 
     def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
