@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from textual.widgets import Label
+from textual.widgets import Input, Label
 
 from ceremony.cli import main
 from ceremony.engine.ceremony import KILL_HOOK
@@ -223,3 +223,17 @@ def test_resume_and_verify_exclude_each_other_and_a_plan(tmp_path, capsys):
     assert capsys.readouterr().err == (
         "ceremony: error: ceremony tui: argument --resume: not allowed with argument plan. "
         "See 'ceremony tui --help'\n")
+
+
+async def test_naming_an_interrupted_ceremony_at_welcome_opens_it_to_resume(interrupted):
+    directory, env = interrupted
+    plan_path = directory.parent.parent / "new.plan.toml"
+    app = WizardApp(WizardState(env=env, media=directory, plan_path=plan_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        for field, text in (("#id", "small"), ("#purpose", "again"), ("#directory", "out")):
+            app.screen.query_one(field, Input).value = text
+        await pilot.press("ctrl+n")
+        screen = await surveyed(pilot, app)
+        assert isinstance(screen, ResumeScreen)
+        assert "Interrupted ceremony small" in text_of(screen)
+    assert app.state.plan.path == directory.parent.parent / "plan.toml"

@@ -13,8 +13,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, Static
 
-from ceremony.errors import BadInputError
+from ceremony.engine.replay import plan_of
+from ceremony.errors import BadInputError, CeremonyError
 from ceremony.hsm.module import find_module
+from ceremony.layout import CeremonyDir
 from tui.screens.step import StepScreen
 
 WHAT_HAPPENS = (
@@ -77,6 +79,29 @@ class WelcomeScreen(StepScreen):
         ceremony_id = self.query_one("#id", Input).value or "<id>"
         place = self.state.plan_path.parent / Path(value or ".") / ceremony_id
         self.query_one("#where", Label).update(Text(f"The ceremony will write {place}/"))
+
+    def _ceremony_dir(self) -> Path | None:
+        ceremony_id = self.query_one("#id", Input).value.strip()
+        if not ceremony_id:
+            return None
+        return (self.state.plan_path.parent
+                / Path(self.query_one("#directory", Input).value.strip() or ".") / ceremony_id)
+
+    def action_next(self) -> None:
+        """A ceremony already in the directory named is opened, to resume, abort or verify it,
+        instead of refusing the name."""
+        existing = self._ceremony_dir()
+        if existing is None or not CeremonyDir(existing).journal.is_file():
+            super().action_next()
+            return
+        self.store()
+        try:
+            self.state.plan = plan_of(existing)
+        except CeremonyError as error:
+            self.show_problems((f"output.directory: {existing} holds a ceremony whose plan "
+                                f"cannot be read: {error.message}. {error.hint}",))
+            return
+        self.app.open_directory(existing)
 
     def store(self) -> None:
         ceremony = self.state.draft.section("ceremony")
