@@ -18,6 +18,13 @@ from tui.widgets.step_list import StepList
 
 class ExecuteScreen(Screen):
     CSS_PATH = "execute.tcss"
+    NAME = "The ceremony"
+    HELP = ("The ceremony runs on the token. Left: its steps (✓ done, ▶ under way, · to come). "
+            "Right: the journal, each line written to journal.jsonl before it is shown. The "
+            "line under the title says what the HSM is doing and for how long.\n\n"
+            "Questions (fingerprints to compare, PINs, sign-offs) open as dialogs. Ctrl+Q "
+            "stops the ceremony, after asking: the step under way finishes, the journal "
+            "records the interruption, and `ceremony tui --resume DIR` takes it from there.")
 
     def __init__(self, ceremony_id: str, steps: tuple[Step, ...]) -> None:
         super().__init__()

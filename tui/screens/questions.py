@@ -26,6 +26,10 @@ class ConfirmScreen(ModalScreen[bool]):
     """A fingerprint to compare, and Yes or No."""
 
     CSS_PATH = "questions.tcss"
+    NAME = "Compare a fingerprint"
+    HELP = ("Read the groups and the words aloud and compare them, one by one, with the paper "
+            "log or the value noted on the online workstation. y: every group matches. n: "
+            "something differs; the ceremony stops and nothing is exported.")
     AUTO_FOCUS = ""  # Enter confirms nothing: the person presses y or n, or picks a button
     BINDINGS = (Binding("y", "answer(True)", "Yes, they match"),
                 Binding("n", "answer(False)", "No, stop"))
@@ -59,6 +63,10 @@ class TypedScreen(ModalScreen[str]):
     """A statement, a question, and a line to type the answer in (Enter gives it)."""
 
     CSS_PATH = "questions.tcss"
+    NAME = "Sign off or confirm"
+    HELP = ("A sign-off: the person named types their own name, exactly as in the plan, and "
+            "presses Enter; it is recorded. An irreversible step: type Yes and Enter to go on; "
+            "anything else stops the ceremony.")
 
     def __init__(self, statement: str, question: str) -> None:
         super().__init__()
@@ -81,6 +89,11 @@ class PinScreen(ModalScreen[SecretPin]):
     """A masked field for one PIN; a PIN the rules refuse is said why and asked again."""
 
     CSS_PATH = "questions.tcss"
+    NAME = "PIN"
+    HELP = ("Only the PIN holder looks at the keyboard. The PIN is never shown, and copy, cut "
+            "and paste are refused. A split PIN is typed part by part, each part by the "
+            "custodian who holds it. A wrong PIN is refused by the token, which counts the "
+            "tries: the wizard warns before the final one.")
 
     def __init__(self, who: str, source: PinSource) -> None:
         super().__init__()
