@@ -37,8 +37,8 @@ class PresentToken:
         found = [f"{flag}: {PIN_ADVICE[flag.rsplit(' ', 1)[-1]]}" for flag in self.info.flags
                  if flag in PIN_WARNINGS]
         if self.holder is not None:
-            found.append(f"in use by ceremony process {self.holder}: wait for it to finish, or "
-                         "stop it; two runs never share a token")
+            found.append(f"in use by ceremony process {self.holder}: wait for it to end, or "
+                         "stop it")
         return tuple(found)
 
 

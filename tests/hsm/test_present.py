@@ -29,8 +29,8 @@ def test_a_locked_token_names_the_holder_and_stays_locked(token_store):
     try:
         [held] = present_tokens(MODULE, token_store.env)
         assert held.holder == str(os.getpid())
-        assert held.warnings == (f"in use by ceremony process {os.getpid()}: wait for it to "
-                                 "finish, or stop it; two runs never share a token",)
+        assert held.warnings == (
+            f"in use by ceremony process {os.getpid()}: wait for it to end, or stop it",)
         assert lock_holder(MODULE, serial, token_store.env) == str(os.getpid())
     finally:
         lock.release()
