@@ -31,13 +31,22 @@ def ready_state(directory: Path, env) -> WizardState:
     return WizardState(env=env, media=media, plan_path=directory / "plan.toml", draft=draft)
 
 
+async def settle(pilot) -> None:
+    """Wait for the screen's own workers (the token listing, the KEK check) to finish; a
+    DirectoryTree's loader runs for as long as the tree is there, so it is not waited for."""
+    await pilot.pause()
+    screen = pilot.app.screen
+    own = [worker for worker in pilot.app.workers if worker.node is screen]
+    if own:  # an empty list would wait for every worker
+        await pilot.app.workers.wait_for_complete(own)
+    await pilot.pause()
+
+
 async def at_step(pilot, screen_type, steps: int):
-    """Press Ctrl+N `steps` times, then wait for the step's listing to finish."""
+    """Press Ctrl+N `steps` times, then wait for the step's own work to finish."""
     for _ in range(steps):
         await pilot.press("ctrl+n")
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)
     assert isinstance(pilot.app.screen, screen_type)
     return pilot.app.screen
 

@@ -188,6 +188,7 @@ class KeksScreen(StepScreen):
         added = self.query_one("#added", ListView)
         added.clear()
         added.extend(ListItem(Label(Text(_added_line(entry)))) for entry in self._keks)
+        added.call_after_refresh(setattr, added, "index", 0 if self._keks else None)
         added.display = bool(self._keks)
         self.query_one("#added-title").display = bool(self._keks)
 
