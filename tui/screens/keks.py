@@ -95,6 +95,7 @@ class KeksScreen(StepScreen):
     def on_mount(self) -> None:
         self._show_added()
         self._show_check(None)
+        self.query_one("#files").focus()
 
     @property
     def _keks(self) -> list[dict]:
