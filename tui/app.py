@@ -29,15 +29,18 @@ from tui.operator import TuiOperator
 from tui.screens.dialogs import ErrorScreen, HelpScreen, QuitScreen
 from tui.screens.done import DoneScreen
 from tui.screens.execute import ExecuteScreen
+from tui.screens.keks import KeksScreen
 from tui.screens.keys import KeysScreen
 from tui.screens.participants import ParticipantsScreen
 from tui.screens.resume import AbortScreen, ResumeScreen
 from tui.screens.review import ReviewScreen
+from tui.screens.token import TokenScreen
 from tui.screens.verify import VerifyScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.state import WizardState
 
-BUILD_STEPS = (WelcomeScreen, ParticipantsScreen, KeysScreen, ReviewScreen)
+BUILD_STEPS = (WelcomeScreen, ParticipantsScreen, TokenScreen, KeksScreen, KeysScreen,
+               ReviewScreen)
 QUIT_BUILDING = "Quit the wizard? Nothing has been written to the token."
 QUIT_RUNNING = ("Stop the ceremony and quit? The step under way finishes, the journal records the "
                 "interruption, and `ceremony tui --resume DIR` (or `ceremony abort DIR`) takes "

@@ -16,7 +16,7 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -54,31 +54,116 @@ class Kek:
         return pgp_words(bytes.fromhex(self.fingerprint))
 
 
+@dataclass(frozen=True)
+class RuleOutcome:
+    """One KEK rule and how a file fared: passed, failed (with the error load_kek raises), or
+    not checked (None) because an earlier rule failed and this one needs what that one found."""
+
+    rule: str
+    passed: bool | None
+    error: BadInputError | None = None
+
+
+@dataclass(frozen=True)
+class KekCheck:
+    outcomes: tuple[RuleOutcome, ...]
+    kek: Kek | None  # the checked KEK when every rule passed
+
+
+@dataclass
+class _Intake:
+    """What the rules have found so far, each rule building on the ones before it."""
+
+    path: Path
+    kid: str | None
+    json_path: Path | None
+    data: bytes = b""
+    key: object = None
+    form: str = ""
+    kids: list[tuple[str, Path]] = field(default_factory=list)
+    agreed: Kid | None = None
+
+
 def load_kek(path: Path, kid: str | None = None, json_path: Path | None = None) -> Kek:
     """Read and check a KEK; `kid` and the JSON's kid, when both are given, must agree."""
-    key, form, json_kid = _load(_read(path), path)
-    sources = [f"{path} ({form})"]
-    kids = [(json_kid, path)] if json_kid is not None else []
+    checked = check_kek(path, kid, json_path)
+    if checked.kek is None:
+        raise next(outcome.error for outcome in checked.outcomes if outcome.error is not None)
+    return checked.kek
+
+
+def check_kek(path: Path, kid: str | None = None, json_path: Path | None = None) -> KekCheck:
+    """Every rule load_kek applies, in its order, each with its outcome; the rules after the
+    first failure are not checked."""
+    intake = _Intake(path, kid, json_path)
+    outcomes: list[RuleOutcome] = []
+    for rule, apply in _rules(json_path):
+        if outcomes and not outcomes[-1].passed:
+            outcomes.append(RuleOutcome(rule, None))
+            continue
+        try:
+            apply(intake)
+        except BadInputError as error:
+            outcomes.append(RuleOutcome(rule, False, error))
+        else:
+            outcomes.append(RuleOutcome(rule, True))
+    if not all(outcome.passed for outcome in outcomes):
+        return KekCheck(tuple(outcomes), None)
+    sources = [f"{path} ({intake.form})"]
     if json_path is not None:
-        other, other_kid = _from_json(_read(json_path), json_path)
-        if other.public_numbers() != key.public_numbers():
-            raise BadInputError(
-                "kek-pem-json-mismatch",
-                f"KEK files {path} and {json_path} hold different public keys",
-                "Take both from the same key version: `az keyvault key download --id <kid>` "
-                "and `az keyvault key show --id <kid>`",
-            )
-        kids.append((other_kid, json_path))
         sources.append(f"{json_path} ({_JSON_FORM})")
-    spki = public_der(key)
-    return Kek(
-        kid=_agreed_kid(kid, kids, path),
-        public_key=key,
-        spki_der=spki,
-        bits=key.key_size,
-        fingerprint=public_key_fingerprint(spki),
-        source="; ".join(sources),
-    )
+    spki = public_der(intake.key)
+    return KekCheck(tuple(outcomes), Kek(
+        kid=intake.agreed, public_key=intake.key, spki_der=spki, bits=intake.key.key_size,
+        fingerprint=public_key_fingerprint(spki), source="; ".join(sources),
+    ))
+
+
+def _rules(json_path: Path | None):
+    """The rules as (what it asks, how it is checked), in the order they are applied."""
+    key_rules = [(rule, _on_key(check)) for rule, check in KEY_RULES]
+    same = [("the az JSON file is a KEK and holds the same public key", _same_in_json)]
+    return [
+        ("the file can be read", _read_file),
+        ("it holds one public key (PEM, DER or az JSON), no private key", _parse),
+        *key_rules,
+        *(same if json_path is not None else []),
+        ("a versioned Key Vault kid, the same wherever it is given", _kid),
+    ]
+
+
+def _read_file(intake: _Intake) -> None:
+    intake.data = _read(intake.path)
+
+
+def _parse(intake: _Intake) -> None:
+    intake.key, intake.form, json_kid = _load(intake.data, intake.path)
+    if json_kid is not None:
+        intake.kids.append((json_kid, intake.path))
+
+
+def _on_key(check):
+    def apply(intake: _Intake) -> None:
+        check(intake.key, intake.path)
+    return apply
+
+
+def _same_in_json(intake: _Intake) -> None:
+    json_path = intake.json_path
+    other, other_kid = _from_json(_read(json_path), json_path)
+    _checked(other, json_path)
+    if other.public_numbers() != intake.key.public_numbers():
+        raise BadInputError(
+            "kek-pem-json-mismatch",
+            f"KEK files {intake.path} and {json_path} hold different public keys",
+            "Take both from the same key version: `az keyvault key download --id <kid>` "
+            "and `az keyvault key show --id <kid>`",
+        )
+    intake.kids.append((other_kid, json_path))
+
+
+def _kid(intake: _Intake) -> None:
+    intake.agreed = _agreed_kid(intake.kid, intake.kids, intake.path)
 
 
 def _read(path: Path) -> bytes:
@@ -92,7 +177,7 @@ def _read(path: Path) -> bytes:
         ) from None
 
 
-def _load(data: bytes, path: Path) -> tuple[rsa.RSAPublicKey, str, str | None]:
+def _load(data: bytes, path: Path) -> tuple[object, str, str | None]:
     """The public key, the form it came in, and the kid when the file is JSON."""
     if not data.strip():
         raise BadInputError("kek-empty", f"KEK file {path} is empty", _DOWNLOAD)
@@ -100,7 +185,7 @@ def _load(data: bytes, path: Path) -> tuple[rsa.RSAPublicKey, str, str | None]:
         raise _private(path)
     if b"-----BEGIN" in data:
         key, label = _from_pem(data, path)
-        return _checked(key, path), f"PEM {label}", None
+        return key, f"PEM {label}", None
     if _looks_like_json(data):
         key, json_kid = _from_json(data, path)
         return key, _JSON_FORM, json_kid
@@ -114,7 +199,7 @@ def _load(data: bytes, path: Path) -> tuple[rsa.RSAPublicKey, str, str | None]:
             f"KEK file {path} is neither a PEM or DER public key nor `az keyvault key show` JSON",
             _DOWNLOAD,
         ) from None
-    return _checked(key, path), "DER public key", None
+    return key, "DER public key", None
 
 
 def _from_pem(data: bytes, path: Path) -> tuple[object, str]:
@@ -157,7 +242,7 @@ def _looks_like_json(data: bytes) -> bool:
     return text.lstrip("\ufeff \t\r\n")[:1] == "{"
 
 
-def _from_json(data: bytes, path: Path) -> tuple[rsa.RSAPublicKey, str]:
+def _from_json(data: bytes, path: Path) -> tuple[object, str]:
     try:
         document = strict_json.loads(data)
     except strict_json.Ambiguous as err:
@@ -189,7 +274,7 @@ def _from_json(data: bytes, path: Path) -> tuple[rsa.RSAPublicKey, str]:
         key = numbers.public_key()
     except (TypeError, ValueError, binascii.Error):
         raise _bad_json(path, "has no valid base64 key.n and key.e") from None
-    return _checked(key, path), jwk["kid"]
+    return key, jwk["kid"]
 
 
 def _b64_int(value: object) -> int:
@@ -200,7 +285,7 @@ def _b64_int(value: object) -> int:
     return int.from_bytes(base64.b64decode(text + "=" * (-len(text) % 4), validate=True), "big")
 
 
-def _checked(key: object, path: Path) -> rsa.RSAPublicKey:
+def _rsa(key: object, path: Path) -> None:
     if not isinstance(key, rsa.RSAPublicKey):
         if isinstance(key, ec.EllipticCurvePublicKey):
             kind = f"EC {key.curve.name}"
@@ -209,12 +294,18 @@ def _checked(key: object, path: Path) -> rsa.RSAPublicKey:
         raise BadInputError(
             "kek-not-rsa", f"KEK file {path} holds a non-RSA key ({kind}); a KEK is RSA", _CREATE
         )
+
+
+def _size(key: rsa.RSAPublicKey, path: Path) -> None:
     if key.key_size not in KEK_SIZES:
         raise BadInputError(
             "kek-size",
             f"KEK file {path} holds a {key.key_size}-bit RSA key; a KEK is 2048, 3072 or 4096 bits",
             _CREATE,
         )
+
+
+def _exponent(key: rsa.RSAPublicKey, path: Path) -> None:
     exponent = key.public_numbers().e
     if exponent != 65537:
         raise BadInputError(
@@ -222,6 +313,19 @@ def _checked(key: object, path: Path) -> rsa.RSAPublicKey:
             f"KEK file {path} holds an RSA key with public exponent {exponent}; a KEK uses 65537",
             _CREATE,
         )
+
+
+# What a KEK's public key must be, each rule applied in turn (a later one needs an RSA key).
+KEY_RULES = (
+    ("the key is RSA", _rsa),
+    ("2048, 3072 or 4096 bits", _size),
+    ("public exponent 65537", _exponent),
+)
+
+
+def _checked(key: object, path: Path) -> rsa.RSAPublicKey:
+    for _, check in KEY_RULES:
+        check(key, path)
     return key
 
 

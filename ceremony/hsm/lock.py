@@ -54,12 +54,42 @@ def _private_dir(directory: Path) -> None:
         )
 
 
+def lock_path(module: Path, serial: str, directory: Path) -> Path:
+    """The lock file of the token `serial` on `module`."""
+    key = hashlib.sha256(f"{os.path.realpath(module)}\0{serial}".encode()).hexdigest()[:32]
+    return directory / f"{key}.lock"
+
+
+def lock_holder(module: Path, serial: str, env: Mapping[str, str] = os.environ) -> str | None:
+    """The pid of the process holding the token's lock (as it wrote it, "unknown" when it wrote
+    none yet), or None when the token is free. Nothing is created or written: a shared lock is
+    tried for an instant and let go at once, so a free token stays free and a held one is left
+    to its holder."""
+    path = lock_path(module, serial, lock_dir(env))
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None  # no lock file: nobody ever locked this token here
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _owner(fd)
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _owner(fd: int) -> str:
+    return os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+
+
 class TokenLock:
     """Held while a process works on a token; released on close or process exit."""
 
     def __init__(self, module: Path, serial: str, label: str, directory: Path) -> None:
-        key = hashlib.sha256(f"{os.path.realpath(module)}\0{serial}".encode()).hexdigest()[:32]
-        self.path = directory / f"{key}.lock"
+        self.path = lock_path(module, serial, directory)
         self.label = label
         self._fd: int | None = None
 
@@ -73,7 +103,7 @@ class TokenLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            owner = _owner(fd)
             os.close(fd)
             raise TokenError(
                 "token-in-use",
