@@ -28,7 +28,7 @@ def kek(token_store):
     return kek
 
 
-def draft(kek, tmp_path, with_kek: bool = True) -> Draft:
+def draft(kek, tmp_path) -> Draft:
     (tmp_path / "kek.pem").write_bytes(kek.public_pem)
     return Draft({
         "ceremony": {"id": "keys", "purpose": "keys step tests", "workspaces": ["adb-test"]},
@@ -37,7 +37,7 @@ def draft(kek, tmp_path, with_kek: bool = True) -> Draft:
                         {"name": "Cora", "role": "custodian"}],
         "hsm": {"token": TOKEN, "user_pin": "env:CEREMONY_USER_PIN",
                 "so_pin": "env:CEREMONY_SO_PIN"},
-        "kek": [{"name": "kv", "file": "kek.pem", "kid": kek.kid}] if with_kek else [],
+        "kek": [{"name": "kv", "file": "kek.pem", "kid": kek.kid}],
         "output": {"directory": "out"},
     })
 
@@ -202,15 +202,3 @@ async def test_workspaces_are_added_removed_and_checked_by_the_loader(state):
         await pilot.pause()
         assert shown(screen, "#workspace-rules") == ""
     assert state.draft.section("ceremony")["workspaces"] == ["adbanalytics"]
-
-
-async def test_without_a_kek_the_step_says_the_kek_step_comes_first(kek, tmp_path, token_store):
-    state = WizardState(token_store.env, tmp_path, tmp_path / "plan.toml",
-                        draft(kek, tmp_path, with_kek=False))
-    app = WizardApp(state)
-    async with app.run_test(size=(80, 24)) as pilot:
-        screen = await to_keys(pilot)
-        await pilot.press("f2")
-        assert "No KEK in the plan yet: the KEK step comes before this one" in shown(
-            screen, "#no-kek")
-        assert "✗ key[1].kek: required field is missing" in shown(screen, "#rules")

@@ -13,7 +13,7 @@ from textual.widgets import Input, Label, Static
 
 from ceremony.plan.draft import Draft
 from ceremony.plan.load import load_plan
-from tests.conftest import PIN_ENV
+from tests.conftest import PIN_ENV, TOKEN
 from tests.support.rehearsal import small_plan
 from tests.tui.steps import back_to, walk_to
 from tui.app import BUILD_STEPS, WizardApp
@@ -89,15 +89,20 @@ async def test_a_problem_is_listed_with_its_field_and_holds_the_ceremony(given, 
 
 
 async def test_a_token_problem_is_listed_by_the_dry_run(given, env):
-    app = WizardApp(drafted(given, env, lambda data: data["hsm"].update(token="absent")))
+    """Plans given on the command line, which open at Review (the token step would not let a
+    plan naming an absent token through)."""
+    given.write_text(given.read_text().replace(f'token = "{TOKEN}"', 'token = "absent"'))
+    app = WizardApp(WizardState(env=env, media=given.parent, plan_path=given,
+                                plan=load_plan(given)))
     async with app.run_test(size=(80, 24)) as pilot:
-        review = await to_review(pilot)
+        review = app.screen
         assert (await checked(pilot)).startswith("✗ Not ready: 1 problem(s)")
         assert "absent" in text_of(review, "#problems")
-    state = drafted(given, {**env, "PKCS11_MODULE": str(given.parent / "none.so")})
-    app = WizardApp(state)
+    env = {**env, "PKCS11_MODULE": str(given.parent / "none.so")}
+    app = WizardApp(WizardState(env=env, media=given.parent, plan_path=given,
+                                plan=load_plan(given)))
     async with app.run_test(size=(80, 24)) as pilot:
-        review = await to_review(pilot)
+        review = app.screen
         assert (await checked(pilot)).startswith("✗ Not ready: 1 problem(s)")
         assert "pkcs11-module-not-found: PKCS#11 module" in text_of(review, "#problems")
 

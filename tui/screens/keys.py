@@ -39,8 +39,6 @@ from tui.screens.step import StepScreen
 from tui.widgets.coverage_table import CoverageTable, summary
 
 SPECS = {"rsa": RSA_SIZES, "ec": EC_CURVES, "aes": AES_SIZES}
-NO_KEK = ("✗ No KEK in the plan yet: the KEK step comes before this one (Escape goes back). "
-          "A key is exported under a KEK.")
 INPUTS = ("name", "label", "azure_name", "key_ops")
 
 
@@ -125,7 +123,6 @@ class KeysScreen(StepScreen):
             yield row("Azure name", Input(placeholder="key name in the vault", id="azure_name",
                                           compact=True))
             yield row("KEK", Select([], prompt="choose the KEK", id="kek", compact=True))
-            yield Label(NO_KEK, id="no-kek")
             yield row("Key ops", Input(id="key_ops", compact=True))
             yield row("After export", Select([(value, value) for value in AFTER_EXPORT],
                                              allow_blank=False, id="after_export", compact=True))
@@ -153,8 +150,6 @@ class KeysScreen(StepScreen):
         """Shown (again): other steps may have changed the KEKs; the draft is the truth."""
         names = self._kek_names
         self.query_one("#kek", Select).set_options((name, name) for name in names)
-        self.query_one("#kek", Select).display = bool(names)
-        self.query_one("#no-kek", Label).display = not names
         if self._current is None and self._keys:
             self._current = 0
         await self._list_keys()
