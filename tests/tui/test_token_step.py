@@ -103,7 +103,10 @@ async def test_a_split_so_pin_is_stored_in_the_loaders_format(token_store, tmp_p
         assert isinstance(app.screen, TokenScreen)
         assert "hsm.so_pin.parts: has 1 part; a split PIN needs at least two" in str(
             screen.query_one("#problems").render())
-        await pilot.press("down", "space", "ctrl+n")
+        await pilot.press("down", "space")
+        assert [str(custodians.get_option_at_index(index).prompt) for index in (0, 1)] == [
+            "Cid   ✓ types part 1 of 2", "Cora   ✓ types part 2 of 2"]  # words, not colour
+        await pilot.press("ctrl+n")
         await pilot.pause()
         assert not isinstance(app.screen, TokenScreen)  # on to the KEKs
     hsm = state.draft.section("hsm")

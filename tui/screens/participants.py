@@ -23,6 +23,7 @@ class ParticipantsScreen(StepScreen):
     CSS_PATH: ClassVar[list[str]] = ["step.tcss", "participants.tcss"]
     NAME = "Participants"
     FIELDS = ("participant",)
+    AUTO_FOCUS = "#name"
     HELP = (
         "Everyone who takes part is named in the record.\n\n"
         "  administrator  exactly one: confirms each KEK and signs off the ceremony\n"
@@ -70,7 +71,9 @@ class ParticipantsScreen(StepScreen):
         if not name:
             self.show_problems(("participant: type a name before adding",))
             return
-        self._people.append({"name": name, "role": self.query_one("#role", Select).value})
+        role = self.query_one("#role", Select)
+        self._people.append({"name": name, "role": role.value})
+        role.value = "custodian"  # the role most people in the room hold
         field.clear()
         field.focus()
         self.show_problems(())

@@ -133,6 +133,19 @@ class TokenScreen(StepScreen):
         box.highlighted = 0 if box.option_count else None
         box.display = self.query_one("#so-pin", Select).value == SPLIT and self._trusted
         self.query_one("#so-hint").display = box.display
+        self._word_parts(box)
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        self._word_parts(event.selection_list)
+
+    def _word_parts(self, box: SelectionList) -> None:
+        """Who types which part, in words: the tick box shows it by colour alone."""
+        names = self._custodian_names()
+        ticked = [name for name in names if name in box.selected]
+        for index, name in enumerate(names):
+            said = (f"✓ types part {ticked.index(name) + 1} of {len(ticked)}" if name in ticked
+                    else "· holds no part")
+            box.replace_option_prompt_at_index(index, Text(f"{name}   {said}"))
 
     def _custodian_names(self) -> list[str]:
         return [person.get("name", "") for person in self.state.draft.tables("participant")
