@@ -1,4 +1,5 @@
-"""The real `ceremony tui` in a tmux session of its own at 80x24: keys in, the screen out."""
+"""A real terminal (tmux, a session of its own at 80x24) for the real `ceremony tui` and
+`scripts/demo`: keys in, the screen out."""
 
 from __future__ import annotations
 
@@ -11,22 +12,17 @@ from pathlib import Path
 COLUMNS, ROWS = 80, 24
 
 
-class TmuxWizard:
-    """`python -m ceremony tui PLAN` in a private tmux server (its own socket); its exit code
-    lands in `rc` once it ends, and what it said last stays on the screen (Textual draws on
-    stderr, so stderr stays the terminal)."""
+class Terminal:
+    """`command` in a private tmux server (its own socket) at 80x24, run in `directory`; its
+    exit code lands in `rc` once it ends, and what it said last stays on the screen."""
 
-    def __init__(self, directory: Path, plan: Path | None, env: dict[str, str],
-                 *options: str) -> None:
-        """`ceremony tui [PLAN] [OPTIONS]` run in `directory`."""
+    def __init__(self, directory: Path, command: list[str], env: dict[str, str]) -> None:
         self.socket = directory / "tmux.sock"
         self.rc = directory / "rc"
         self.screens: list[str] = []
-        words = [sys.executable, "-m", "ceremony", "tui", *([str(plan)] if plan else []),
-                 *options]
-        command = f"{shlex.join(words)}; echo $? >{self.rc}; sleep 60"
+        line = f"{shlex.join(command)}; echo $? >{self.rc}; sleep 600"
         self._tmux("new-session", "-d", "-s", "wizard", "-x", str(COLUMNS), "-y", str(ROWS),
-                   "-c", str(directory), command, env=env)
+                   "-c", str(directory), line, env=env)
 
     def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
         return subprocess.run(["tmux", "-S", str(self.socket), *args], env=env, check=True,
@@ -51,8 +47,16 @@ class TmuxWizard:
     def keys(self, *keys: str) -> None:
         self._tmux("send-keys", "-t", "wizard", *keys)
 
-    def type(self, text: str) -> None:
+    def literal(self, text: str) -> None:
+        """`text` typed as it is (no key names)."""
         self._tmux("send-keys", "-t", "wizard", "-l", text)
+
+    def pause(self, seconds: float = 0.25) -> None:
+        """Time for the screen to take a key, as a person leaves between keys."""
+        time.sleep(seconds)
+
+    def type(self, text: str) -> None:
+        self.literal(text)
         self.keys("Enter")
 
     def exit_code(self, timeout: float = 60) -> int:
@@ -64,3 +68,13 @@ class TmuxWizard:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-S", str(self.socket), "kill-server"], capture_output=True)
+
+
+class TmuxWizard(Terminal):
+    """`python -m ceremony tui [PLAN] [OPTIONS]` (Textual draws on stderr, so stderr stays the
+    terminal)."""
+
+    def __init__(self, directory: Path, plan: Path | None, env: dict[str, str],
+                 *options: str) -> None:
+        super().__init__(directory, [sys.executable, "-m", "ceremony", "tui",
+                                     *([str(plan)] if plan else []), *options], env)
