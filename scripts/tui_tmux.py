@@ -84,9 +84,9 @@ def keks(person: Person) -> None:
     person.sees("Step 4 of 6: KEKs")
     person.sees("ceremony-kek.json")
     person.press("Down", "Enter")  # the first file under the media folder
-    person.sees("File: ")
-    shown = person.sees("✓ passes  a versioned Key Vault kid")
-    assert "✗" not in shown, shown
+    person.sees("File:")
+    shown = person.sees("✓ passes  the key is RSA")
+    assert "✗ fails" not in shown, shown
     person.press("Tab", "Enter")
     person.sees("Yes (y)")
     person.press("y")
@@ -99,14 +99,18 @@ def keys(person: Person) -> None:
     person.write("adb-analytics-prod")
     person.press("Enter")
     person.press("F3")
-    for name, label, azure_name in KEYS:
+    for index, (name, label, azure_name) in enumerate(KEYS):
         person.press("F2")
+        person.sees("(no name)")
+        person.terminal.pause(1)
         person.write(name)
-        person.press("Tab", "Tab", "Tab")
+        person.press("Tab", "Tab", "Tab")  # past the type and the size: RSA 2048
         person.write(label)
         person.press("Tab")
         person.write(azure_name)
-        person.sees(f"✓ {name}")
+        person.press(*["Tab"] * (4 + index), "Space")  # past KEK, key ops, after export
+        person.sees(f"{name}: ✓ ticked")
+        person.sees(f"✓ key[{index + 1}] passes the plan check")
     person.press("F3")
     person.sees("✓ 16 covered")
     person.press("C-n")
@@ -132,6 +136,7 @@ def ceremony(person: Person) -> None:
     while True:
         shown = person.terminal.screen()
         if "✓ verified" in shown:
+            person.sees("✓ verified")  # the done screen, kept
             return
         question = next((q for q in answers if q in shown), None)
         if question is None:

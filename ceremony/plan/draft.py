@@ -40,9 +40,9 @@ def field_of(problem: str) -> str:
     return problem.split(": ", 1)[0]
 
 
-HEADER = ("# A ceremony plan made in the cmk-ceremony wizard. Check it with `ceremony plan check "
-          "FILE`;\n# run it with `ceremony run FILE` or `ceremony tui FILE`. Paths are relative to "
-          "this file.\n")
+HEADER = ("# A ceremony plan made in the cmk-ceremony wizard.\n"
+          "# Check it with `ceremony plan check FILE`; run it with `ceremony run FILE`\n"
+          "# or `ceremony tui FILE`. Paths in it are relative to this file's folder.\n")
 
 
 class Draft:

@@ -80,8 +80,8 @@ class KeksScreen(StepScreen):
         yield Label(NOTHING_PICKED, id="picked", markup=False)
         with Horizontal(classes="row"):
             yield Label("Kid ")
-            yield Input(placeholder="https://VAULT.vault.azure.net/keys/NAME/VERSION "
-                        "(or from the JSON)", id="kid", compact=True)
+            yield Input(placeholder="https://VAULT.vault.azure.net/keys/NAME/VERSION",
+                        id="kid", compact=True)
         with Horizontal(classes="row"):
             yield Label("KEK name ")
             yield Input(placeholder="the vault name, from the kid", id="kek-name",

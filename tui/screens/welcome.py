@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
 from ceremony.engine.replay import plan_of
@@ -57,15 +58,18 @@ class WelcomeScreen(StepScreen):
         yield Static(Text(WHAT_HAPPENS), id="what-happens")
         ceremony = self.state.draft.section("ceremony")
         output = self.state.draft.section("output")
-        yield Label("Ceremony id (names its output directory)")
-        yield Input(ceremony.get("id", ""), placeholder="for example 2026-q4-databricks-cmk",
-                    id="id", compact=True)
-        yield Label("Purpose")
-        yield Input(ceremony.get("purpose", ""),
-                    placeholder="for example: CMK for the analytics workspaces",
-                    id="purpose", compact=True)
-        yield Label("Output directory (relative to the plan file's folder)")
-        yield Input(output.get("directory", "ceremonies"), id="directory", compact=True)
+        with Horizontal(classes="row"):
+            yield Label("Ceremony id")
+            yield Input(ceremony.get("id", ""), id="id", compact=True,
+                        placeholder="names its directory, e.g. 2026-q4-databricks-cmk")
+        with Horizontal(classes="row"):
+            yield Label("Purpose")
+            yield Input(ceremony.get("purpose", ""), id="purpose", compact=True,
+                        placeholder="e.g. CMK for the analytics workspaces")
+        with Horizontal(classes="row"):
+            yield Label("Output in")
+            yield Input(output.get("directory", "ceremonies"), id="directory", compact=True,
+                        placeholder="a folder, relative to the plan file's folder")
         yield Label("", id="where", classes="hint")
 
     def on_mount(self) -> None:
