@@ -81,7 +81,8 @@ def test_a_whole_ceremony_typed_in_the_wizard(wizard, plan, kek, token_store):
     assert main(["verify", str(directory), "--unpinned"], env=token_store.env) == 0
 
 
-def test_closing_the_wizard_interrupts_the_ceremony(wizard, plan):
+def quit_at_the_user_pin(wizard, plan) -> None:
+    """Start the ceremony, confirm the KEK, then quit (Ctrl+C asks first) at the user PIN."""
     start(wizard)
     wizard.wait_for("compare this with the KEK fingerprint")
     wizard.keys("y")
@@ -93,6 +94,56 @@ def test_closing_the_wizard_interrupts_the_ceremony(wizard, plan):
     assert "ceremony: interrupted; an interrupted ceremony resumes" in wizard.screen()
     journal = (plan.parent / "out" / "small" / "journal.jsonl").read_text().splitlines()
     assert json.loads(journal[-1])["type"] == "interrupted"
+
+
+@pytest.fixture
+def reopened(wizard, plan, token_store, tmp_path):
+    """The wizard quit mid-ceremony, then `ceremony tui --resume DIR` in a new terminal."""
+    quit_at_the_user_pin(wizard, plan)
+    (tmp_path / "again").mkdir()
+    env = {**token_store.env, "CEREMONY_SO_PIN": SO_PIN}
+    again = TmuxWizard(tmp_path / "again", None, env, "--resume",
+                       str(plan.parent / "out" / "small"))
+    again.wait_for("r Resume")
+    yield again
+    again.close()
+
+
+def test_a_quit_ceremony_resumes_in_the_wizard(reopened, plan, token_store):
+    reopened.keys("r")
+    reopened.wait_for("compare this with the KEK fingerprint")  # not sealed: asked again
+    reopened.keys("y")
+    reopened.wait_for("PIN for user of token test")
+    reopened.type(USER_PIN)
+    for key in ("services", "disks"):
+        reopened.wait_for(f"Key {key}")
+        reopened.keys("y")
+    for name, role in (("Ada", "administrator"), ("Wes", "witness")):
+        reopened.wait_for(f"{name} ({role}), type your name")
+        reopened.type(name)
+    reopened.wait_for("Type Yes and Enter to go on")
+    reopened.type("Yes")
+    reopened.wait_for("✓ verified: every check `ceremony verify` makes held")
+    reopened.keys("C-q")
+    assert reopened.exit_code() == 0
+    directory = plan.parent / "out" / "small"
+    assert main(["verify", str(directory), "--unpinned"], env=token_store.env) == 0
+    types = [json.loads(line)["type"] for line in
+             (directory / "journal.jsonl").read_text().splitlines()]
+    assert "interrupted" in types and "resumed" in types
+
+
+def test_a_quit_ceremony_is_aborted_in_the_wizard(reopened, plan):
+    reopened.keys("a")
+    reopened.wait_for("PIN for user of token test")  # to look for keys the ceremony made
+    reopened.type(USER_PIN)
+    reopened.wait_for("✓ Ceremony small aborted: 0 keys destroyed")  # quit before any key
+    reopened.wait_for("ceremony small aborted on token test")
+    reopened.keys("C-q")
+    assert reopened.exit_code() == 0
+    types = [json.loads(line)["type"] for line in
+             (plan.parent / "out" / "small" / "journal.jsonl").read_text().splitlines()]
+    assert "ceremony-aborted" in types
 
 
 def test_a_refused_kek_stops_the_ceremony_with_the_engines_error(wizard, plan):
