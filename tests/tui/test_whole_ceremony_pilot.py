@@ -67,9 +67,11 @@ async def token(pilot) -> None:
     screen = await walk_to(pilot, TokenScreen)
     await settle(pilot)
     await tab_to(pilot, "#tokens")
-    while not str(screen.query_one("#chosen", Label).render()).startswith(
-            f"▶ Chosen: {TOKEN} "):
+    for _ in range(3):  # the test token and the vault's, in the module's slot order
+        if str(screen.query_one("#chosen", Label).render()).startswith(f"▶ Chosen: {TOKEN} "):
+            break
         await pilot.press("down")
+    assert str(screen.query_one("#chosen", Label).render()).startswith(f"▶ Chosen: {TOKEN} ")
     assert screen.query_one("#wrap-policy").value == "trusted"
     assert screen.query_one("#user-pin").value == "prompt"
     assert (await choose(pilot, "#so-pin", "split between custodians")).value == "split"
