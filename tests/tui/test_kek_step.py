@@ -7,7 +7,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ceremony.azure.kek import load_kek
 from ceremony.readback import hex_groups
 from tests.support.rehearsal import make_vault
-from tests.tui.test_token_step import at_step, ready_state, settle
+from tests.tui.steps import settle
+from tests.tui.test_token_step import at_step, ready_state
 from tui.app import WizardApp
 from tui.screens.keks import KeksScreen
 from tui.screens.questions import ConfirmScreen

@@ -3,11 +3,9 @@ kill hook interrupted: the resume screen shows what the sealed journal says is d
 r finishes the ceremony and a aborts it (the engine asking through the wizard's modals), and
 the verify screen checks a finished ceremony against the signer fingerprint typed in."""
 
-import asyncio
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 from textual.widgets import Input, Label
@@ -18,10 +16,10 @@ from ceremony.engine.replay import plan_of
 from ceremony.engine.steps import planned_steps
 from tests.conftest import PIN_ENV, token_labels
 from tests.support.rehearsal import make_vault, small_plan
+from tests.tui.steps import answered, text_of
 from tests.tui.tmux import TmuxWizard
 from tui.app import WizardApp
 from tui.screens.done import DoneScreen
-from tui.screens.questions import ConfirmScreen, TypedScreen
 from tui.screens.resume import ResumeScreen
 from tui.state import WizardState
 
@@ -64,11 +62,6 @@ def wizard_on(directory, env):
                      directory)
 
 
-def text_of(screen) -> str:
-    return "\n".join(str(label.render()) for label in screen.query(Label)) + "\n" + "\n".join(
-        str(static.render()) for static in screen.query("#about"))
-
-
 async def surveyed(pilot, app) -> ResumeScreen:
     """The resume screen once the journal is read."""
     for _ in range(600):
@@ -76,24 +69,6 @@ async def surveyed(pilot, app) -> ResumeScreen:
         if isinstance(app.screen, ResumeScreen) and "r resumes it" in text_of(app.screen):
             return app.screen
     raise AssertionError(text_of(app.screen))
-
-
-async def answered(pilot, app, answers: list[str]) -> None:
-    """Answer every question the engine asks until it ends: y to each read-back, and each
-    typed question with the next of `answers` (kept in `answers` as they are used)."""
-    deadline = time.monotonic() + 180
-    while app.outcome is None and app.error is None:
-        assert time.monotonic() < deadline, text_of(app.screen)
-        screen = app.screen
-        if isinstance(screen, ConfirmScreen):
-            await pilot.press("y")
-        elif isinstance(screen, TypedScreen):
-            question = str(screen.query_one(".question", Label).render())
-            answer = "Yes" if "Type Yes" in question else question.split(" (")[0]
-            answers.append(answer)
-            await pilot.press(*answer, "enter")
-        await pilot.pause(0.05)
-        await asyncio.sleep(0.05)
 
 
 async def test_the_resume_screen_lists_done_and_left_and_r_finishes_it(interrupted):

@@ -15,7 +15,7 @@ from ceremony.plan.draft import Draft
 from ceremony.plan.load import load_plan
 from tests.conftest import PIN_ENV, TOKEN
 from tests.support.rehearsal import small_plan
-from tests.tui.steps import back_to, walk_to
+from tests.tui.steps import back_to, checked, walk_to
 from tui.app import BUILD_STEPS, WizardApp
 from tui.screens.execute import ExecuteScreen
 from tui.screens.participants import ParticipantsScreen
@@ -45,16 +45,6 @@ def drafted(given, env, change=lambda data: None) -> WizardState:
 
 def text_of(screen, selector) -> str:
     return str(screen.query_one(selector).render())
-
-
-async def checked(pilot) -> str:
-    """The Review step's verdict once its check has finished."""
-    for _ in range(300):
-        await pilot.pause(0.05)
-        verdict = text_of(pilot.app.screen, "#verdict")
-        if verdict.startswith(("✓", "✗")):
-            return verdict
-    raise AssertionError(f"the plan check did not finish: {verdict}")
 
 
 async def to_review(pilot) -> ReviewScreen:

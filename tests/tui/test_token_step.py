@@ -14,6 +14,7 @@ from ceremony.hsm.service import reinitialize_module
 from ceremony.plan.draft import Draft
 from tests.conftest import MODULE, TOKEN, write_conf
 from tests.hsm.test_present import wrong_user_pin
+from tests.tui.steps import settle
 from tui.app import WizardApp
 from tui.screens.token import TokenScreen
 from tui.state import WizardState
@@ -29,17 +30,6 @@ def ready_state(directory: Path, env) -> WizardState:
     media = directory / "media"
     media.mkdir(exist_ok=True)
     return WizardState(env=env, media=media, plan_path=directory / "plan.toml", draft=draft)
-
-
-async def settle(pilot) -> None:
-    """Wait for the screen's own workers (the token listing, the KEK check) to finish; a
-    DirectoryTree's loader runs for as long as the tree is there, so it is not waited for."""
-    await pilot.pause()
-    screen = pilot.app.screen
-    own = [worker for worker in pilot.app.workers if worker.node is screen]
-    if own:  # an empty list would wait for every worker
-        await pilot.app.workers.wait_for_complete(own)
-    await pilot.pause()
 
 
 async def at_step(pilot, screen_type, steps: int):
