@@ -5,12 +5,13 @@ import asyncio
 
 from textual import events
 from textual.app import App
-from textual.widgets import Input, Label
+from textual.widgets import Digits, Input, Label
 
 from ceremony.pins import PinSource
 from ceremony.readback import hex_groups, pgp_words
 from tui.operator import TuiOperator
 from tui.screens.questions import ConfirmScreen, PinScreen, TypedScreen
+from tui.widgets.fingerprint import Fingerprint, LargeHex
 from tui.widgets.pin_field import PinField
 
 DIGEST = bytes(range(32))
@@ -102,3 +103,19 @@ async def test_the_pin_field_refuses_copy_cut_and_paste():
         await pilot.press("enter")
         assert (await task).reveal() == "1357"
         assert "1357" not in app.clipboard
+
+
+async def test_l_shows_the_hex_in_large_type_and_back():
+    app = App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        task = await asked(pilot, TuiOperator(app, {}).confirm_readback(
+            "Cid", "services", hex_groups(DIGEST), pgp_words(DIGEST)))
+        screen = app.screen
+        assert not screen.query_one(LargeHex).display and screen.query_one(Fingerprint).display
+        await pilot.press("l")
+        rows = [digits.value for digits in screen.query(Digits)]
+        assert rows == [" ".join(hex_groups(DIGEST).split(" ")[i:i + 4]) for i in (0, 4, 8, 12)]
+        assert screen.query_one(LargeHex).display and not screen.query_one(Fingerprint).display
+        assert screen.query_one(LargeHex).region.bottom <= 24  # the whole of it on screen
+        await pilot.press("l", "y")
+        assert await task is True

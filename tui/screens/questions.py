@@ -18,7 +18,7 @@ from textual.widgets import Button, Footer, Input, Label
 from ceremony.errors import CeremonyError
 from ceremony.pins import PinSource, accept_pin
 from ceremony.secret import SecretPin
-from tui.widgets.fingerprint import Fingerprint
+from tui.widgets.fingerprint import Fingerprint, LargeHex
 from tui.widgets.pin_field import PinField
 
 
@@ -29,10 +29,12 @@ class ConfirmScreen(ModalScreen[bool]):
     NAME = "Compare a fingerprint"
     HELP = ("Read the groups and the words aloud and compare them, one by one, with the paper "
             "log or the value noted on the online workstation. y: every group matches. n: "
-            "something differs; the ceremony stops and nothing is exported.")
+            "something differs; the ceremony stops and nothing is exported. l: the hex in "
+            "large type, for reading across the room (l again: back to hex and words).")
     AUTO_FOCUS = ""  # Enter confirms nothing: the person presses y or n, or picks a button
     BINDINGS = (Binding("y", "answer(True)", "Yes, they match"),
-                Binding("n", "answer(False)", "No, stop"))
+                Binding("n", "answer(False)", "No, stop"),
+                Binding("l", "large", "Large type"))
 
     def __init__(self, title: str, detail: str, value: str, words: list[str],
                  question: str) -> None:
@@ -46,6 +48,7 @@ class ConfirmScreen(ModalScreen[bool]):
             if detail:
                 yield Label(Text(detail), classes="detail")
             yield Fingerprint(value, words)
+            yield LargeHex(value)
             yield Label(Text(question), classes="question")
             with Horizontal(classes="buttons"):
                 yield Button("Yes (y)", id="yes", variant="success", compact=True)
@@ -54,6 +57,15 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
+
+    def on_mount(self) -> None:
+        self.query_one(LargeHex).display = False
+
+    def action_large(self) -> None:
+        """The hex in large type instead of the rows of hex and words, or back."""
+        large = self.query_one(LargeHex)
+        large.display = not large.display
+        self.query_one(Fingerprint).display = not large.display
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
