@@ -106,6 +106,7 @@ class WizardApp(App[None]):
     def run_ceremony(self, plan: Plan) -> None:
         """Run the checked plan's ceremony on the execute screen."""
         engine = self._engine(plan, None)
+        self.directory = plan.ceremony_dir
         self._start(engine.run(), ExecuteScreen(plan.ceremony.id, engine.steps), self._done)
 
     def resume_ceremony(self, plan: Plan, directory: Path, abort: bool = False) -> None:

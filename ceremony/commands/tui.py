@@ -20,7 +20,7 @@ from pathlib import Path
 from ceremony.commands.run import tell_outcome
 from ceremony.commands.verify import summary
 from ceremony.engine.replay import plan_of
-from ceremony.errors import CeremonyError, ExitCode
+from ceremony.errors import CeremonyError, ExitCode, printable
 from ceremony.layout import CeremonyDir
 from ceremony.plan.load import load_plan
 from ceremony.plan.model import Plan
@@ -57,8 +57,11 @@ def run_tui(args, env) -> int:
 
 
 def _ran(app) -> int:
-    if app.outcome is None and app.started:
-        raise KeyboardInterrupt  # closed before the end: the engine journaled `interrupted`
+    if app.outcome is None and app.started:  # closed mid-run: the engine journaled it
+        print(printable(f"ceremony: interrupted; the journal records it. Resume it with "
+                        f"`ceremony tui --resume {app.directory}`, or abort it with "
+                        f"`ceremony abort {app.directory}`"), file=sys.stderr)
+        return ExitCode.INTERRUPTED
     if app.outcome is None:
         print("ceremony: the wizard was closed before the ceremony started; nothing was "
               "written", file=sys.stderr)

@@ -91,7 +91,10 @@ def quit_at_the_user_pin(wizard, plan) -> None:
     assert "Stop the ceremony and quit?" in wizard.wait_for("Yes, quit")
     wizard.keys("y")
     assert wizard.exit_code() == 130
-    assert "ceremony: interrupted; an interrupted ceremony resumes" in wizard.screen()
+    directory = plan.parent / "out" / "small"
+    said = wizard.screen(joined=True)
+    assert (f"ceremony: interrupted; the journal records it. Resume it with `ceremony tui "
+            f"--resume {directory}`, or abort it with `ceremony abort {directory}`") in said
     journal = (plan.parent / "out" / "small" / "journal.jsonl").read_text().splitlines()
     assert json.loads(journal[-1])["type"] == "interrupted"
 

@@ -28,9 +28,11 @@ class Terminal:
         return subprocess.run(["tmux", "-S", str(self.socket), *args], env=env, check=True,
                               capture_output=True, text=True).stdout
 
-    def screen(self, escapes: bool = False) -> str:
-        """The screen's text; with `escapes`, with the colour and style codes it is drawn with."""
-        return self._tmux("capture-pane", "-p", *(["-e"] if escapes else []), "-t", "wizard")
+    def screen(self, escapes: bool = False, joined: bool = False) -> str:
+        """The screen's text; with `escapes`, with the colour and style codes it is drawn with;
+        `joined`: a line the terminal wrapped is one line again."""
+        options = [*(["-e"] if escapes else []), *(["-J"] if joined else [])]
+        return self._tmux("capture-pane", "-p", *options, "-t", "wizard")
 
     def wait_for(self, text: str, timeout: float = 90) -> str:
         """The screen once it shows `text` (kept in `screens`)."""
