@@ -33,6 +33,14 @@ NOTHING_PICKED = "No file picked yet: pick one in the tree (arrows, Enter)."
 MARKS = {True: "✓ passes", False: "✗ fails ", None: "· not checked"}
 
 
+class AddKekScreen(ConfirmScreen):
+    """The administrator's confirmation before a KEK goes into the plan (the engine asks again
+    at the start of the ceremony)."""
+
+    BINDINGS = (Binding("y", "answer(True)", "Yes, add it"),
+                Binding("n", "answer(False)", "No, leave it out"))
+
+
 class KekFiles(DirectoryTree):
     """The media directory, showing folders and KEK files only."""
 
@@ -156,7 +164,7 @@ class KeksScreen(StepScreen):
             return
         name = self.query_one("#kek-name", Input).value.strip()
         kek = self.kek
-        self.app.push_screen(ConfirmScreen(
+        self.app.push_screen(AddKekScreen(
             f"KEK {name}", kek.kid.url, hex_groups(bytes.fromhex(kek.fingerprint)),
             kek.pgp_words,
             f"{self._administrator()}, compare this with the KEK fingerprint noted on the "
