@@ -32,6 +32,12 @@ class Person:
     def sees(self, text: str, timeout: float = 120) -> str:
         return self.terminal.wait_for(text, timeout)
 
+    def opens(self, step: str) -> str:
+        """A step's screen, once shown and settled: a person reads it before typing."""
+        shown = self.sees(step)
+        self.terminal.pause(1)
+        return shown
+
     def press(self, *keys: str) -> None:
         for key in keys:
             self.terminal.keys(key)
@@ -52,7 +58,7 @@ class Person:
 
 
 def welcome(person: Person) -> None:
-    person.sees("Step 1 of 6: Welcome")
+    person.opens("Step 1 of 6: Welcome")
     person.sees("⚠ REHEARSAL")
     person.write("demo-wizard")
     person.press("Tab")
@@ -61,7 +67,7 @@ def welcome(person: Person) -> None:
 
 
 def participants(person: Person) -> None:
-    person.sees("Step 2 of 6: Participants")
+    person.opens("Step 2 of 6: Participants")
     for name, role in PEOPLE:
         person.write(name)
         person.press("Tab", "Enter", *ROLE_KEYS[role], "Enter", "Tab", "Enter")
@@ -70,7 +76,7 @@ def participants(person: Person) -> None:
 
 
 def token(person: Person) -> None:
-    person.sees("Step 3 of 6: Token")
+    person.opens("Step 3 of 6: Token")
     person.sees("▶ Chosen:")
     person.press("Tab")
     person.until("Down", "▶ Chosen: rehearsal (")
@@ -81,7 +87,7 @@ def token(person: Person) -> None:
 
 
 def keks(person: Person) -> None:
-    person.sees("Step 4 of 6: KEKs")
+    person.opens("Step 4 of 6: KEKs")
     person.sees("ceremony-kek.json")
     person.press("Down", "Enter")  # the first file under the media folder
     person.sees("File:")
@@ -95,9 +101,10 @@ def keks(person: Person) -> None:
 
 
 def keys(person: Person) -> None:
-    person.sees("Step 5 of 6: Keys and features")
+    person.opens("Step 5 of 6: Keys and features")
     person.write("adb-analytics-prod")
     person.press("Enter")
+    person.sees("│adb-analytics-prod")
     person.press("F3")
     for index, (name, label, azure_name) in enumerate(KEYS):
         person.press("F2")
@@ -117,7 +124,7 @@ def keys(person: Person) -> None:
 
 
 def review(person: Person) -> None:
-    person.sees("Step 6 of 6: Review")
+    person.opens("Step 6 of 6: Review")
     person.sees("✓ Ready: the plan check passes")
     person.press("C-s")
 
