@@ -64,10 +64,14 @@ class WizardApp(App[None]):
         self.outcome: Outcome | int | None = None  # an abort's outcome: the keys destroyed
         self.verification: VerifyReport | CeremonyError | None = None
         self.error: CeremonyError | None = None
-        self.started = False
         self._step = 0
         self._worker: Worker | None = None
         self._execute: ExecuteScreen | None = None
+
+    @property
+    def started(self) -> bool:
+        """The engine was started (a run, resume or abort), whether or not it has ended."""
+        return self._worker is not None
 
     async def on_mount(self) -> None:
         if self.directory is not None:
@@ -127,7 +131,6 @@ class WizardApp(App[None]):
         """Run `work` (the engine's run, resume or abort) on `screen`; `then` gets its outcome."""
         self._execute = screen
         self.push_screen(screen)
-        self.started = True
         self._worker = self.run_worker(self._run(work, then), name="engine")
 
     async def _run(self, work: Awaitable, then: Callable) -> None:

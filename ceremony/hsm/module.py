@@ -44,3 +44,9 @@ def _must_exist(path: Path, origin: str) -> Path:
             "Give the path of the vendor's PKCS#11 library (.so)",
         )
     return path
+
+
+def software_token(name: str) -> bool:
+    """True for SoftHSM, named by its module's file name or a token's manufacturer: a software
+    token, for rehearsals only (its packages must never reach a production vault)."""
+    return "softhsm" in name.lower()

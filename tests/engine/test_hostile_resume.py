@@ -11,45 +11,30 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ceremony.cli import main
 from ceremony.commands.tty import TtyOperator
-from ceremony.engine.ceremony import KILL_HOOK, Engine
+from ceremony.engine.ceremony import Engine
 from ceremony.engine.identity import key_id
 from ceremony.hsm.templates import Policy
 from ceremony.keyspec import KeySpec
 from ceremony.plan.load import load_plan
-from tests.conftest import PIN_ENV, logged_in, token_labels
+from tests.conftest import logged_in, token_labels
 from tests.engine.test_operators import Terminal
 from tests.support import public_pem
 from tests.support.journal_forgery import append, genesis_hash, lines_of, rewrite
-from tests.support.rehearsal import make_vault, small_plan
+from tests.support.rehearsal import SERVICES_EXPORTED, interrupted_small
 
-SERVICES_EXPORTED = 18  # the seal of key-exported for the first key; the second is not made yet
 EDITED = "The journal was damaged or edited after it was written; keep it as evidence"
-
-
-def _cli(env, *args):
-    return subprocess.run([sys.executable, "-m", "ceremony", *args], env=env,
-                          capture_output=True, text=True)
 
 
 @pytest.fixture
 def interrupted(token_store, tmp_path):
     """A small_plan ceremony killed once the first key is exported; (plan, directory, env)."""
-    vault, kek = make_vault(token_store)
-    vault.service.close()
-    plan = small_plan(tmp_path / "plan", kek)
-    directory = tmp_path / "plan" / "out" / "small"
-    env = {**token_store.env, **PIN_ENV}
-    killed = _cli({**env, KILL_HOOK: str(SERVICES_EXPORTED)}, "run", str(plan), "--yes")
-    assert killed.returncode == -9, killed.stderr
-    return plan, directory, env
+    return interrupted_small(token_store, tmp_path)
 
 
 def victim(token_store) -> bytes:

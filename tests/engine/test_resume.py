@@ -7,14 +7,13 @@ plan keeps, plus the signer.
 """
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from ceremony.cli import main
 from ceremony.engine.ceremony import KILL_HOOK
 from tests.conftest import token_labels
+from tests.support import ceremony_cli
 
 FULL_RUN_LINES = 42  # journal lines of an uninterrupted small_plan ceremony, seals included
 BOTH_KEYS_CREATED = 22  # the seal of the second key's key-created line
@@ -27,14 +26,10 @@ def journal_types(directory) -> list[str]:
             if kind != "journal-sealed"]
 
 
-def _cli(env, *args):
-    return subprocess.run([sys.executable, "-m", "ceremony", *args], env=env,
-                          capture_output=True, text=True)
-
 
 def test_an_uninterrupted_run_has_the_expected_number_of_lines(setup):
     plan, directory, env = setup
-    assert _cli(env, "run", str(plan), "--yes").returncode == 0
+    assert ceremony_cli(env, "run", str(plan), "--yes").returncode == 0
     lines = (directory / "journal.jsonl").read_text().splitlines()
     assert len(lines) == FULL_RUN_LINES
     assert [json.loads(line)["type"] for line in lines[-2:]] == [
@@ -46,10 +41,10 @@ def test_killed_after_each_journal_line_resumes_to_a_verified_record(
     setup, token_store, seq, capsys,
 ):
     plan, directory, env = setup
-    killed = _cli({**env, KILL_HOOK: str(seq)}, "run", str(plan), "--yes")
+    killed = ceremony_cli({**env, KILL_HOOK: str(seq)}, "run", str(plan), "--yes")
     assert killed.returncode == -9, killed.stderr
     assert len((directory / "journal.jsonl").read_text().splitlines()) == seq
-    resumed = _cli(env, "run", "--resume", str(directory), "--yes")
+    resumed = ceremony_cli(env, "run", "--resume", str(directory), "--yes")
     assert resumed.returncode == 0, resumed.stderr
     assert main(["verify", str(directory), "--unpinned"]) == 0
     assert token_labels(token_store) == ["cmk-ceremony-signer", "cmk-services"]
@@ -68,7 +63,7 @@ def test_killed_after_each_journal_line_resumes_to_a_verified_record(
 def test_killed_before_the_last_seal_the_ceremony_is_complete(setup, capsys):
     """The completed line stops a resume even unsealed: believing it can only do less."""
     plan, directory, env = setup
-    assert _cli({**env, KILL_HOOK: str(FULL_RUN_LINES - 1)}, "run", str(plan),
+    assert ceremony_cli({**env, KILL_HOOK: str(FULL_RUN_LINES - 1)}, "run", str(plan),
                 "--yes").returncode == -9
     assert main(["run", "--resume", str(directory), "--yes"], env=env) == 2
     assert capsys.readouterr().err == (
@@ -82,7 +77,7 @@ def test_killed_before_the_last_seal_the_ceremony_is_complete(setup, capsys):
 
 def test_abort_destroys_the_keys_the_ceremony_created(setup, token_store, capsys):
     plan, directory, env = setup
-    killed = _cli({**env, KILL_HOOK: str(BOTH_KEYS_CREATED)}, "run", str(plan), "--yes")
+    killed = ceremony_cli({**env, KILL_HOOK: str(BOTH_KEYS_CREATED)}, "run", str(plan), "--yes")
     assert killed.returncode == -9
     assert token_labels(token_store) == ["cmk-ceremony-signer", "cmk-disks", "cmk-services"]
     assert main(["abort", str(directory), "--yes", "--json"], env=env) == 0
@@ -99,10 +94,10 @@ def test_abort_destroys_the_keys_the_ceremony_created(setup, token_store, capsys
 
 def test_a_torn_last_line_is_dropped_and_journaled_on_resume(setup, token_store):
     plan, directory, env = setup
-    assert _cli({**env, KILL_HOOK: "11"}, "run", str(plan), "--yes").returncode == -9
+    assert ceremony_cli({**env, KILL_HOOK: "11"}, "run", str(plan), "--yes").returncode == -9
     with open(directory / "journal.jsonl", "ab") as journal:
         journal.write(b'{"data":{"message":"key serv')  # what a crash mid-write leaves
-    assert _cli(env, "run", "--resume", str(directory), "--yes").returncode == 0
+    assert ceremony_cli(env, "run", "--resume", str(directory), "--yes").returncode == 0
     lines = [json.loads(line) for line in
              (directory / "journal.jsonl").read_text().splitlines()]
     resumed = next(line for line in lines if line["type"] == "resumed")

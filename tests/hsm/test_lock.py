@@ -9,6 +9,7 @@ import pytest
 from ceremony.errors import TokenError
 from ceremony.hsm.service import HsmService
 from tests.conftest import MODULE, TOKEN
+from tests.support import ceremony_cli
 
 HOLDER = f"""
 import sys
@@ -21,11 +22,6 @@ service.close()
 """
 
 
-def _cli(env, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "ceremony", *args], env=env, capture_output=True, text=True,
-    )
-
 
 def test_second_process_is_refused_with_the_holders_pid(token_store):
     holder = subprocess.Popen(
@@ -34,7 +30,7 @@ def test_second_process_is_refused_with_the_holders_pid(token_store):
     )
     try:
         assert holder.stdout.readline() == "locked\n"
-        second = _cli(token_store.env, "token", "info", "--token", TOKEN)
+        second = ceremony_cli(token_store.env, "token", "info", "--token", TOKEN)
         assert second.returncode == 3
         assert second.stderr == (
             f"ceremony: error: token {TOKEN} is in use by process {holder.pid}. Wait for that "
@@ -45,7 +41,7 @@ def test_second_process_is_refused_with_the_holders_pid(token_store):
         holder.communicate("\n", timeout=30)
     assert holder.returncode == 0
     # Released on close: the next run gets the token.
-    assert _cli(token_store.env, "token", "info", "--token", TOKEN).returncode == 0
+    assert ceremony_cli(token_store.env, "token", "info", "--token", TOKEN).returncode == 0
 
 
 def test_lock_is_released_when_the_holder_dies(token_store):
@@ -56,7 +52,7 @@ def test_lock_is_released_when_the_holder_dies(token_store):
     assert holder.stdout.readline() == "locked\n"
     holder.kill()
     holder.wait()
-    assert _cli(token_store.env, "token", "info", "--token", TOKEN).returncode == 0
+    assert ceremony_cli(token_store.env, "token", "info", "--token", TOKEN).returncode == 0
 
 
 def test_second_service_in_the_same_process_is_refused(service, token_store):

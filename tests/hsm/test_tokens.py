@@ -6,6 +6,7 @@ import pytest
 
 from ceremony.cli import main
 from ceremony.errors import TokenError
+from ceremony.hsm.module import software_token
 from ceremony.hsm.service import HsmService
 from tests.conftest import MODULE, TOKEN
 
@@ -129,3 +130,10 @@ def test_a_token_label_with_an_escape_sequence_is_shown_escaped(token_store, cap
     assert sorted(row.split()[0] for row in out.splitlines()[1:]) == ["evil\\x1b[2J", TOKEN]
     assert main(["token", "info", "--token", "evil\x1b[2J"]) == 0
     assert "Label:             evil\\x1b[2J\n" in capsys.readouterr().out
+
+
+def test_softhsm_is_named_a_software_token_by_module_and_by_manufacturer(token_store):
+    with HsmService(MODULE, token_store.env) as service:
+        info = service.select(label=TOKEN)
+    assert software_token(MODULE.name) and software_token(info.manufacturer)
+    assert not software_token("libeTPkcs11.so") and not software_token("Thales")

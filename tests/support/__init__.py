@@ -6,6 +6,8 @@ tests that need a fresh key of their own make it themselves.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -51,3 +53,9 @@ def pkcs8_der(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def ceremony_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`python -m ceremony ARGS` in a process of its own, its output captured."""
+    return subprocess.run([sys.executable, "-m", "ceremony", *args], env=env,
+                          capture_output=True, text=True)

@@ -6,8 +6,10 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from ceremony.engine.ceremony import KILL_HOOK
 from ceremony.rehearsal.vault import RehearsalVault, VaultKek
-from tests.conftest import TOKEN, logged_in
+from tests.conftest import PIN_ENV, TOKEN, logged_in
+from tests.support import ceremony_cli
 
 EXAMPLE_KID = "https://contoso-cmk-kv.vault.azure.net/keys/ceremony-kek/f9159784b0331c284decddb3bf318541"
 
@@ -92,3 +94,18 @@ def _write(directory: Path, text: str, kek: VaultKek) -> Path:
     path = directory / "plan.toml"
     path.write_text(text)
     return path
+
+
+SERVICES_EXPORTED = 18  # small_plan's journal line that seals its first key's key-exported
+
+
+def interrupted_small(token_store, directory: Path) -> tuple[Path, Path, dict[str, str]]:
+    """A small_plan ceremony under `directory` killed once its first key is exported:
+    (plan, ceremony directory, env)."""
+    vault, kek = make_vault(token_store)
+    vault.service.close()
+    plan = small_plan(directory / "plan", kek)
+    env = {**token_store.env, **PIN_ENV}
+    killed = ceremony_cli({**env, KILL_HOOK: str(SERVICES_EXPORTED)}, "run", str(plan), "--yes")
+    assert killed.returncode == -9, killed.stderr
+    return plan, directory / "plan" / "out" / "small", env

@@ -4,18 +4,16 @@ r finishes the ceremony and a aborts it (the engine asking through the wizard's 
 the verify screen checks a finished ceremony against the signer fingerprint typed in."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 from textual.widgets import Input, Label
 
 from ceremony.cli import main
-from ceremony.engine.ceremony import KILL_HOOK
 from ceremony.engine.replay import plan_of
 from ceremony.engine.steps import planned_steps
 from tests.conftest import PIN_ENV, token_labels
-from tests.support.rehearsal import make_vault, small_plan
+from tests.support import ceremony_cli
+from tests.support.rehearsal import interrupted_small, make_vault, small_plan
 from tests.tui.steps import answered, text_of
 from tests.tui.tmux import TmuxWizard
 from tui.app import WizardApp
@@ -23,24 +21,12 @@ from tui.screens.done import DoneScreen
 from tui.screens.resume import ResumeScreen
 from tui.state import WizardState
 
-SERVICES_EXPORTED = 18  # the seal of the first key's key-exported line (tests/engine)
-
-
-def _cli(env, *args):
-    return subprocess.run([sys.executable, "-m", "ceremony", *args], env=env,
-                          capture_output=True, text=True)
-
 
 @pytest.fixture
 def interrupted(token_store, tmp_path):
     """A small_plan ceremony killed once its first key is exported: (directory, env)."""
-    vault, kek = make_vault(token_store)
-    vault.service.close()
-    plan = small_plan(tmp_path / "plan", kek)
-    env = {**token_store.env, **PIN_ENV}
-    killed = _cli({**env, KILL_HOOK: str(SERVICES_EXPORTED)}, "run", str(plan), "--yes")
-    assert killed.returncode == -9, killed.stderr
-    return plan.parent / "out" / "small", env
+    _, directory, env = interrupted_small(token_store, tmp_path)
+    return directory, env
 
 
 @pytest.fixture
@@ -50,7 +36,7 @@ def finished(token_store, tmp_path):
     vault.service.close()
     plan = small_plan(tmp_path / "plan", kek)
     env = {**token_store.env, **PIN_ENV}
-    assert _cli(env, "run", str(plan), "--yes").returncode == 0
+    assert ceremony_cli(env, "run", str(plan), "--yes").returncode == 0
     directory = plan.parent / "out" / "small"
     record = json.loads((directory / "record.json").read_bytes())
     return directory, record["signer"]["fingerprint_sha256"], env
@@ -133,10 +119,7 @@ def test_verify_with_the_right_signer_says_verified_and_exits_0(finished, tmp_pa
         wizard.keys("Enter")
         shown = wizard.wait_for("✓ Verified: every check held.")
         assert "matches --signer" in shown
-        wizard.keys("C-q")
-        wizard.wait_for("Yes, quit")
-        wizard.keys("y")
-        assert wizard.exit_code() == 0
+        assert wizard.quit_answering_yes() == 0
     finally:
         wizard.close()
 
@@ -151,10 +134,7 @@ def test_verify_with_a_wrong_signer_names_the_mismatch_and_exits_4(finished, tmp
         shown = "".join(wizard.wait_for("✗ Not verified").split())
         assert f"hasfingerprint{signer},not{'00' * 32}asgivenwith--signer" in shown
         assert "Whattodo:Anotherkeysignedthisrecord" in shown
-        wizard.keys("C-q")
-        wizard.wait_for("Yes, quit")
-        wizard.keys("y")
-        assert wizard.exit_code() == 4
+        assert wizard.quit_answering_yes() == 4
     finally:
         wizard.close()
 
@@ -166,10 +146,7 @@ def test_a_plan_whose_ceremony_was_interrupted_opens_resume_or_abort(interrupted
         shown = wizard.wait_for("r resumes it; a aborts it")
         assert "Interrupted ceremony small" in shown
         assert f"Directory:{directory}" in "".join(shown.split())
-        wizard.keys("C-q")
-        wizard.wait_for("Yes, quit")
-        wizard.keys("y")
-        assert wizard.exit_code() == 130
+        assert wizard.quit_answering_yes() == 130
     finally:
         wizard.close()
 
@@ -181,10 +158,7 @@ def test_a_plan_whose_ceremony_finished_offers_to_verify_it(finished, tmp_path):
         wizard.wait_for("This ceremony is finished (its record.json is there)")
         wizard.type(signer)
         wizard.wait_for("✓ Verified: every check held.")
-        wizard.keys("C-q")
-        wizard.wait_for("Yes, quit")
-        wizard.keys("y")
-        assert wizard.exit_code() == 0
+        assert wizard.quit_answering_yes() == 0
     finally:
         wizard.close()
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -28,8 +26,9 @@ from ceremony.engine.replay import plan_of
 from ceremony.plan.draft import Draft
 from ceremony.plan.load import load_plan
 from tests.conftest import PIN_ENV, TOKEN
+from tests.support import ceremony_cli
 from tests.support.rehearsal import EXAMPLE_KID
-from tests.tui.test_token_step import settle
+from tests.tui.steps import settle
 from tui.app import WizardApp
 from tui.screens import execute
 from tui.screens.keks import KeksScreen
@@ -176,16 +175,11 @@ def test_the_user_pin_question(fixed, token_store, still_clock, snap_compare):
     assert snap_compare(app, terminal_size=SIZE, run_before=pin)
 
 
-def cli_run(env, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ceremony", "run", *args], env=env,
-                          capture_output=True, text=True)
-
-
 def test_resume_an_interrupted_ceremony(fixed, token_store, snap_compare):
     env = {**token_store.env, **PIN_ENV}
     directory = FIXED / "ceremonies" / load_plan(FIXED / "example.toml").ceremony.id
-    killed = cli_run({**env, KILL_HOOK: str(FIRST_KEY_EXPORTED)},
-                     str(FIXED / "example.toml"), "--yes")
+    killed = ceremony_cli({**env, KILL_HOOK: str(FIRST_KEY_EXPORTED)}, "run",
+                          str(FIXED / "example.toml"), "--yes")
     assert killed.returncode == -9, killed.stderr
     plan = plan_of(directory)
 
@@ -202,7 +196,7 @@ def test_resume_an_interrupted_ceremony(fixed, token_store, snap_compare):
 def test_verify_a_finished_ceremony(fixed, token_store, snap_compare):
     env = {**token_store.env, **PIN_ENV}
     directory = FIXED / "ceremonies" / load_plan(FIXED / "example.toml").ceremony.id
-    assert cli_run(env, str(FIXED / "example.toml"), "--yes").returncode == 0
+    assert ceremony_cli(env, "run", str(FIXED / "example.toml"), "--yes").returncode == 0
     app = WizardApp(WizardState(env=env, media=directory, plan_path=FIXED / "plan.toml"),
                     directory, verifying=True)
     assert snap_compare(app, terminal_size=SIZE)

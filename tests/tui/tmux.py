@@ -61,6 +61,13 @@ class Terminal:
         self.literal(text)
         self.keys("Enter")
 
+    def quit_answering_yes(self) -> int:
+        """Ctrl+Q, then y when the wizard asks whether to quit; the exit code."""
+        self.keys("C-q")
+        self.wait_for("Yes, quit")
+        self.keys("y")
+        return self.exit_code()
+
     def exit_code(self, timeout: float = 60) -> int:
         deadline = time.monotonic() + timeout
         while not self.rc.exists() or not self.rc.read_text().strip():

@@ -26,7 +26,7 @@ from ceremony.errors import CeremonyError
 from ceremony.files import write_exclusive
 from ceremony.plan.draft import Draft
 from ceremony.plan.dry_run import check_token
-from ceremony.plan.load import SECTIONS, load_plan, plan_from_bytes
+from ceremony.plan.load import plan_from_bytes
 from ceremony.plan.model import Plan, PlanError
 from tui.screens.step import StepScreen
 
@@ -57,7 +57,6 @@ class _Passed:
 class ReviewScreen(StepScreen):
     CSS_PATH: ClassVar[list[str]] = ["step.tcss", "review.tcss"]
     NAME = "Review"
-    FIELDS = SECTIONS
     HELP = (
         "The whole plan, as the TOML file the wizard saves. The plan check `ceremony plan "
         "check` makes runs here: the plan's rules, then a read-only look at the token (found, "
@@ -171,25 +170,20 @@ class ReviewScreen(StepScreen):
             return (problem_line(error),)
         return tuple(problem_line(problem) for problem in result.problems)
 
-    def blockers(self) -> tuple[str, ...]:
-        return self.state.check().problems
-
     def action_save(self) -> None:
         passed = self._ready
         if passed is None:
             self.show_problems(("plan: the plan check has not passed yet; fix what it lists, "
                                 "or wait for it to finish",))
             return
-        plan = passed.plan
         if not passed.given:
             try:
-                write_exclusive(passed.path, passed.data)
-                plan = load_plan(passed.path)
+                write_exclusive(passed.path, passed.data)  # the bytes the loader checked
             except CeremonyError as error:
                 self.show_problems((self._save_problem(passed.path, error),))
                 return
-        self.state.plan = plan
-        self.app.run_ceremony(plan)
+        self.state.plan = passed.plan
+        self.app.run_ceremony(passed.plan)
 
     @staticmethod
     def _save_problem(path: Path, error: CeremonyError) -> str:

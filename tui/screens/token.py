@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 from ceremony.awaiting import off_loop
 from ceremony.documents.report import WRAP_POLICIES
 from ceremony.errors import CeremonyError
-from ceremony.hsm.module import find_module
+from ceremony.hsm.module import find_module, software_token
 from ceremony.hsm.present import PresentToken, present_tokens
 from ceremony.plan.fields import sentence
 from tui.screens.step import StepScreen
@@ -211,7 +211,7 @@ class TokenScreen(StepScreen):
 
     def _chosen(self) -> None:
         token = self._token()
-        rehearsal = token is not None and "softhsm" in token.info.manufacturer.lower()
+        rehearsal = token is not None and software_token(token.info.manufacturer)
         self.query_one("#token-rehearsal").display = rehearsal
         chosen = self.query_one("#chosen", Label)
         chosen.display = token is not None

@@ -16,7 +16,7 @@ from textual.widgets import Input, Label, Static
 
 from ceremony.engine.replay import plan_of
 from ceremony.errors import BadInputError, CeremonyError
-from ceremony.hsm.module import find_module
+from ceremony.hsm.module import find_module, software_token
 from ceremony.layout import CeremonyDir
 from tui.screens.step import StepScreen
 
@@ -36,7 +36,7 @@ REHEARSAL = ("⚠ REHEARSAL: the PKCS#11 module is SoftHSM2, a software token. I
 def rehearsal_module(env) -> bool:
     """True when the module the ceremony would load is SoftHSM2."""
     try:
-        return "softhsm" in find_module(None, env).name.lower()
+        return software_token(find_module(None, env).name)
     except BadInputError:
         return False
 
